@@ -1,0 +1,15 @@
+"""Command-line interface: ``lingshu consult | chat | demo | doctor | vllm-command ...``."""
+
+from __future__ import annotations
+
+from agent.cli.app import app
+
+# Command modules register themselves on ``app`` when imported.
+from agent.cli import consult as _consult  # noqa: E402,F401  isort: skip
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,57 @@
+"""Open the stores behind the tools from settings.
+
+Each store is optional: a missing or unconfigured one is ``None`` and the tools
+that need it are simply not offered to the model. ``Resources.problems`` says in
+words what could not be opened, for ``lingshu doctor`` and the evidence brief.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.settings import Settings
+from knowledge.imaging import ImageStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    images: ImageStore
+    guidelines: Any = None
+    ehr: Any = None
+    problems: list[str] = field(default_factory=list)
+
+    def available(self) -> set[str]:
+        """Names of the context parts present (matched against a tool's ``requires``)."""
+        parts = {"images"}
+        if self.guidelines is not None:
+            parts.add("guidelines")
+        if self.ehr is not None:
+            parts.add("ehr")
+        return parts
+
+
+def open_resources(settings: Settings) -> Resources:
+    """Open every configured store; never raises for a store that is absent."""
+    resources = Resources(images=ImageStore(settings.images_path))
+    for name, opener in _OPENERS.items():
+        try:
+            setattr(resources, name, opener(settings))
+        except Exception as exc:  # a broken store must not stop a consultation
+            log.warning("%s store unavailable: %s", name, exc)
+            resources.problems.append(f"{name}: {exc}")
+    return resources
+
+
+def _open_guidelines(settings: Settings) -> Any:
+    return None
+
+
+def _open_ehr(settings: Settings) -> Any:
+    return None
+
+
+_OPENERS = {"guidelines": _open_guidelines, "ehr": _open_ehr}

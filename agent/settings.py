@@ -1,0 +1,123 @@
+"""One typed settings object.
+
+Precedence, highest first: explicit arguments > environment (``LINGSHU_*``) >
+``lingshu.toml`` (current directory, or the file named by ``LINGSHU_CONFIG``) >
+defaults. Settings are passed to the code that needs them, never read at import.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_MODEL = "lingshu-medical-mllm/Lingshu-7B"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+
+
+def default_data_dir() -> Path:
+    """The user's data directory (XDG on Linux), where sessions, images and stores live."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "lingshu"
+
+
+class Settings(BaseSettings):
+    """Everything a consultation needs to know about its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LINGSHU_",
+        toml_file="lingshu.toml",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- the model -------------------------------------------------------------------
+    backend: Literal["openai", "transformers"] = "openai"
+    model: str = DEFAULT_MODEL
+    base_url: str = DEFAULT_BASE_URL
+    api_key: str = "EMPTY"
+    tool_calling: Literal["prompted", "native"] = "prompted"
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    repetition_penalty: float = Field(1.05, gt=0.0)
+    max_new_tokens: int = Field(1536, ge=16)
+    request_timeout_s: float = Field(120.0, gt=0)
+    connect_retries: int = Field(1, ge=0)
+    device: str = "auto"
+    """transformers backend: auto | cpu | cuda | cuda:N."""
+    min_pixels: int = 256 * 28 * 28
+    max_pixels: int = 1280 * 28 * 28
+
+    # --- budgets per turn --------------------------------------------------------------
+    max_tool_rounds: int = Field(6, ge=0)
+    max_repairs: int = Field(2, ge=0)
+    max_tool_output_chars: int = Field(4000, ge=200)
+    tool_timeout_s: float = Field(30.0, gt=0)
+    prompt_budget_tokens: int = Field(8192, ge=1024)
+    max_images_per_turn: int = Field(8, ge=0)
+
+    # --- sessions ---------------------------------------------------------------------
+    data_dir: Path = Field(default_factory=default_data_dir)
+    checkpoint_url: str | None = None
+    """A SQLite file path (default: DATA_DIR/sessions.sqlite) or a postgresql:// URL."""
+    mode: Literal["clinical", "education", "report"] = "clinical"
+
+    # --- guideline store (knowledge/guidelines) --------------------------------------
+    guideline_dir: Path | None = None
+    """Default: DATA_DIR/guidelines."""
+    chroma_url: str | None = None
+    """http://host:port of a Chroma server; embedded PersistentClient when unset."""
+    embedding_model: str = "all-MiniLM-L6-v2"
+
+    # --- EHR (knowledge/ehr) -----------------------------------------------------------
+    ehr_db: Path | None = None
+    """Default: DATA_DIR/ehr.sqlite."""
+    fhir_base_url: str | None = None
+    """A FHIR R4 server; the embedded SQLite store when unset."""
+    fhir_token: str | None = None
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get("LINGSHU_CONFIG", "lingshu.toml")
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
+        )
+
+    # --- derived paths ----------------------------------------------------------------
+    @property
+    def sessions_path(self) -> str:
+        return self.checkpoint_url or str(self.data_dir / "sessions.sqlite")
+
+    @property
+    def guideline_path(self) -> Path:
+        return self.guideline_dir or self.data_dir / "guidelines"
+
+    @property
+    def ehr_path(self) -> Path:
+        return self.ehr_db or self.data_dir / "ehr.sqlite"
+
+    @property
+    def images_path(self) -> Path:
+        return self.data_dir / "images"

@@ -1,0 +1,138 @@
+"""What a tool receives at run time, and how it records evidence.
+
+Tools never import the agent. The act node builds one :class:`ToolContext` per
+tool round and injects it into every call through an ``InjectedToolArg``
+parameter named ``ctx``, so the model never sees it and cannot set it.
+
+Evidence ids are handed out by the :class:`EvidenceLedger`: ``G#`` for guideline
+passages, ``E#`` for EHR resources, ``I#`` for images and derived images. The
+same source (same ``key``) always keeps the id it got first in a session.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict
+
+EvidenceKind = Literal["guideline", "ehr", "image"]
+
+PREFIX: dict[EvidenceKind, str] = {"guideline": "G", "ehr": "E", "image": "I"}
+KIND_OF_PREFIX: dict[str, EvidenceKind] = {v: k for k, v in PREFIX.items()}
+
+
+class EvidenceRecord(TypedDict):
+    """One piece of evidence gathered in a session (plain data: it is checkpointed)."""
+
+    id: str
+    """Stable id within the session: ``G3``, ``E12``, ``I2``."""
+    kind: EvidenceKind
+    key: str
+    """What makes two retrievals the same source: chunk id, ``Observation/abc``, image sha + box."""
+    label: str
+    """One line for the references list: title and section, resource and date, image and region."""
+    excerpt: str
+    """The short text the model was shown for it."""
+    citation: dict[str, Any]
+    """Everything needed to resolve it to its source (publisher, year, URL, FHIR type/date...)."""
+
+
+class ToolError(Exception):
+    """A failure the model can act on: bad argument, nothing found, store unavailable.
+
+    The act node turns it into an error tool result with exactly this message.
+    """
+
+
+class EvidenceLedger:
+    """Assigns stable evidence ids; safe to use from tools running concurrently."""
+
+    def __init__(self, existing: Mapping[str, EvidenceRecord] | None = None) -> None:
+        self._records: dict[str, EvidenceRecord] = dict(existing or {})
+        self._by_key: dict[tuple[str, str], str] = {
+            (r["kind"], r["key"]): r["id"] for r in self._records.values()
+        }
+        self._new: dict[str, EvidenceRecord] = {}
+        self._lock = threading.Lock()
+
+    def cite(
+        self,
+        kind: EvidenceKind,
+        key: str,
+        *,
+        label: str,
+        excerpt: str = "",
+        citation: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Return the id of this source, creating it the first time it is seen."""
+        with self._lock:
+            found = self._by_key.get((kind, key))
+            if found is not None:
+                return found
+            prefix = PREFIX[kind]
+            number = 1 + sum(1 for r in self._records.values() if r["kind"] == kind)
+            eid = f"{prefix}{number}"
+            record = EvidenceRecord(
+                id=eid,
+                kind=kind,
+                key=key,
+                label=label,
+                excerpt=excerpt,
+                citation=dict(citation or {}),
+            )
+            self._records[eid] = record
+            self._by_key[(kind, key)] = eid
+            self._new[eid] = record
+            return eid
+
+    def get(self, eid: str) -> EvidenceRecord | None:
+        with self._lock:
+            return self._records.get(eid)
+
+    def ids(self, kind: EvidenceKind | None = None) -> list[str]:
+        with self._lock:
+            return [r["id"] for r in self._records.values() if kind is None or r["kind"] == kind]
+
+    @property
+    def new_records(self) -> dict[str, EvidenceRecord]:
+        """Records created through this ledger (to be merged into the session state)."""
+        with self._lock:
+            return dict(self._new)
+
+
+@dataclass
+class ToolContext:
+    """Dependencies of one tool round. Stores are ``None`` when not configured."""
+
+    ledger: EvidenceLedger
+    patient_id: str | None = None
+    """The session's patient, bound at session start; tools read this patient only."""
+    ehr: Any = None
+    """A ``knowledge.ehr`` FHIR source, or None."""
+    guidelines: Any = None
+    """A ``knowledge.guidelines`` store, or None."""
+    images: Any = None
+    """The session's ``knowledge.imaging`` registry, or None."""
+    max_output_chars: int = 4000
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class ToolArtifact(TypedDict, total=False):
+    """What a tool keeps for the program (the model sees only the content string)."""
+
+    evidence: list[str]
+    """Evidence ids this result cites."""
+    images: list[str]
+    """Derived image ids to show the model as a new user image message."""
+    data: Any
+    """Structured payload for renderers and the audit log."""
+
+
+def requires(*needs: str) -> dict[str, Any]:
+    """Tool metadata saying which context parts a tool needs (``ehr``, ``patient``, ...).
+
+    The graph offers a tool only when every part it needs is present, so the model
+    is never shown a tool that cannot run.
+    """
+    return {"requires": list(needs)}
