@@ -1,0 +1,65 @@
+"""Where sessions live (SQLite by default) and how a session recovers from a dead turn."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.graph.message import REMOVE_ALL_MESSAGES
+
+from agent.state import INTERRUPTED
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def open_sqlite_checkpointer(path: str | Path) -> SqliteSaver:
+    """A SQLite checkpointer two processes can share: WAL journal and a busy timeout."""
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(target), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+    )
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+def close_orphaned_calls(
+    messages: Sequence[AnyMessage],
+) -> tuple[list[AnyMessage], list[AnyMessage] | None]:
+    """Give every tool call that never got a result an error result, right after its call.
+
+    Returns the repaired history and, when something changed, the update for the
+    ``messages`` channel (replace everything) — else None.
+    """
+    answered = {m.tool_call_id for m in messages if isinstance(m, ToolMessage)}
+    repaired: list[AnyMessage] = []
+    changed = False
+    for msg in messages:
+        repaired.append(msg)
+        if isinstance(msg, AIMessage):
+            for call in msg.tool_calls:
+                if call["id"] in answered:
+                    continue
+                changed = True
+                repaired.append(
+                    ToolMessage(
+                        content=(
+                            f"Error: {call['name']} did not complete: the turn that called it "
+                            "was interrupted. Call it again if you still need it."
+                        ),
+                        tool_call_id=call["id"] or "",
+                        name=call["name"],
+                        status="error",
+                        additional_kwargs={"lingshu": INTERRUPTED},
+                    )
+                )
+    if not changed:
+        return list(messages), None
+    return repaired, [RemoveMessage(id=REMOVE_ALL_MESSAGES), *repaired]

@@ -1,0 +1,327 @@
+"""The consultation graph: intake -> reason <-> act -> verify -> respond.
+
+Read top to bottom: the dependencies of a graph, the five nodes, the routers, and
+``build_graph``, which tests and users call with their own model, tools and
+checkpointer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.tools import BaseTool
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Checkpointer
+
+import prompts
+from agent.acting import offered_tools, run_calls
+from agent.answer import build_answer, check_reply
+from agent.brief import evidence_brief
+from agent.citations import describe_ids
+from agent.models import load_chat_model
+from agent.models.calling import ModelCallFailed, call_model
+from agent.models.protocol import parse_reply
+from agent.prompting import is_user_turn, marker, model_messages, system_prompt
+from agent.resources import Resources, open_resources
+from agent.checkpoints import close_orphaned_calls
+from agent.settings import Settings
+from agent.state import BUDGET, REPAIR, TOOL_IMAGES, ConsultState, InputState
+from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext
+
+log = logging.getLogger(__name__)
+
+SYNOPSIS_TOOL = "patient_summary"
+
+
+@dataclass
+class Deps:
+    """What the nodes of one compiled graph share."""
+
+    settings: Settings
+    model: BaseChatModel
+    tools: list[BaseTool]
+    resources: Resources
+    _image_urls: dict[str, str] = field(default_factory=dict)
+
+    def offered(self, state: ConsultState) -> list[BaseTool]:
+        parts = self.resources.available()
+        if state.get("patient_id"):
+            parts.add("patient")
+        return offered_tools(self.tools, parts)
+
+    def context(self, state: ConsultState, ledger: EvidenceLedger) -> ToolContext:
+        return ToolContext(
+            ledger=ledger,
+            patient_id=state.get("patient_id"),
+            ehr=self.resources.ehr,
+            guidelines=self.resources.guidelines,
+            images=self.resources.images,
+            max_output_chars=self.settings.max_tool_output_chars,
+        )
+
+    def image_url(self, record: EvidenceRecord) -> str:
+        path = str(record["citation"]["path"])
+        if path not in self._image_urls:
+            s = self.settings
+            self._image_urls[path] = self.resources.images.data_url(
+                path, s.min_pixels, s.max_pixels
+            )
+        return self._image_urls[path]
+
+
+# --- nodes ------------------------------------------------------------------------------
+
+
+def intake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """Start a turn: close orphaned calls, register images, reset budgets, load the synopsis."""
+    update: dict[str, Any] = {}
+    messages, rewritten = close_orphaned_calls(state["messages"])
+    if rewritten is not None:
+        update["messages"] = rewritten
+    ledger = EvidenceLedger(state.get("evidence"))
+    user = messages[-1]
+    image_ids = [
+        ledger.cite("image", rec["sha256"], label=rec.get("label", rec["source_name"]), citation=rec)
+        for rec in state.get("incoming_images") or []
+    ]
+    if image_ids:
+        tagged = HumanMessage(
+            content=user.content, id=user.id, additional_kwargs={"image_ids": image_ids}
+        )
+        update.setdefault("messages", []).append(tagged)
+    update |= {
+        "turn": state.get("turn", 0) + 1,
+        "turn_start": len(messages) - 1,
+        "rounds": 0,
+        "repairs": 0,
+        "notes": [],
+        "rejected": [],
+        "model_error": None,
+        "answer": None,
+        "incoming_images": [],
+        "mode": state.get("mode") or deps.settings.mode,
+    }
+    if state.get("patient_id") and not state.get("synopsis"):
+        update["synopsis"] = _synopsis(state, deps, ledger)
+    update["evidence"] = ledger.new_records
+    return update
+
+
+def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """Ask the model; keep its reply, its valid tool calls, or a repair request."""
+    s = deps.settings
+    offered = deps.offered(state)
+    added: list[BaseMessage] = []
+    spent = state.get("rounds", 0) >= s.max_tool_rounds
+    if spent and offered and not _said_this_turn(state, BUDGET):
+        text = prompts.render("budget", rounds=state.get("rounds", 0))
+        added.append(HumanMessage(content=text, additional_kwargs={"lingshu": BUDGET}))
+    system = system_prompt(state["mode"], offered, s.tool_calling, state.get("synopsis"))
+    evidence = state.get("evidence") or {}
+    msgs, dropped = model_messages(
+        system=system,
+        messages=[*state["messages"], *added],
+        turn_start=state["turn_start"],
+        evidence=evidence,
+        tool_calling=s.tool_calling,
+        image_url=deps.image_url,
+        budget_tokens=s.prompt_budget_tokens,
+        min_pixels=s.min_pixels,
+        max_pixels=s.max_pixels,
+    )
+    notes = list(state.get("notes") or [])
+    if dropped:
+        notes.append(f"{dropped} earlier turn(s) left out of the prompt to fit its budget")
+    try:
+        reply = call_model(deps.model, msgs, offered if s.tool_calling == "native" else [])
+    except ModelCallFailed as exc:
+        return {"messages": added, "model_error": str(exc), "notes": notes}
+    return {"messages": added, "notes": notes} | _take_reply(reply, state, deps, offered, spent)
+
+
+def _take_reply(
+    reply: AIMessage, state: ConsultState, deps: Deps, offered: list[BaseTool], spent: bool
+) -> dict[str, Any]:
+    parsed = parse_reply(reply, {t.name: t for t in offered})
+    repairs, notes = state.get("repairs", 0), list(state.get("notes") or [])
+    if not parsed.attempted_calls:
+        return {"messages": [AIMessage(content=parsed.text, id=reply.id)]}
+    if spent:
+        notes.append(
+            f"the tool budget ({deps.settings.max_tool_rounds} rounds) was spent; "
+            "further tool calls were not run"
+        )
+        return {"messages": [AIMessage(content=parsed.text, id=reply.id)], "notes": notes}
+    if parsed.calls:
+        kept = AIMessage(content=reply.text, tool_calls=parsed.calls, id=reply.id)
+        return {"messages": [kept], "rejected": parsed.problems, "repairs": repairs + 1 * bool(parsed.problems)}
+    bad = AIMessage(content=reply.text, id=reply.id, additional_kwargs={"lingshu": REPAIR})
+    if repairs < deps.settings.max_repairs:
+        return {"messages": [bad, _repair(parsed.problems, state, offered)], "repairs": repairs + 1}
+    notes.append("the model's tool calls could not be used: " + "; ".join(parsed.problems))
+    return {"messages": [bad], "notes": notes}
+
+
+def act(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """Run the tool calls of the last reply; derived images go back as a user message."""
+    call_msg = state["messages"][-1]
+    assert isinstance(call_msg, AIMessage)
+    tools = {t.name: t for t in deps.offered(state)}
+    ledger = EvidenceLedger(state.get("evidence"))
+    outcomes = run_calls(
+        call_msg.tool_calls,
+        tools,
+        deps.context(state, ledger),
+        timeout_s=deps.settings.tool_timeout_s,
+        turn=state["turn"],
+    )
+    messages: list[BaseMessage] = [o.message for o in outcomes]
+    derived = [i for o in outcomes for i in (o.message.artifact or {}).get("images", [])]
+    if derived:
+        text = "Images produced by the tools: " + ", ".join(f"[{i}]" for i in derived)
+        messages.append(
+            HumanMessage(
+                content=text, additional_kwargs={"lingshu": TOOL_IMAGES, "image_ids": derived}
+            )
+        )
+    if state.get("rejected"):
+        messages.append(_repair(state["rejected"], state, list(tools.values())))
+    return {
+        "messages": messages,
+        "evidence": ledger.new_records,
+        "rounds": state.get("rounds", 0) + 1,
+        "rejected": [],
+        "audit": [o.audit for o in outcomes],
+    }
+
+
+def verify(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """Check the final reply; send it back for repair (bounded) or keep the warnings."""
+    reply = state["messages"][-1]
+    problems = check_reply(reply.text, state.get("evidence") or {})
+    if not problems:
+        return {}
+    repairs = state.get("repairs", 0)
+    if repairs < deps.settings.max_repairs:
+        offered = deps.offered(state)
+        return {"messages": [_repair(problems, state, offered)], "repairs": repairs + 1}
+    notes = list(state.get("notes") or [])
+    notes.extend(f"unresolved after {repairs} repair(s): {p}" for p in problems)
+    return {"notes": notes}
+
+
+def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """The turn's answer: the model's verified reply, or an evidence brief without it."""
+    if state.get("model_error"):
+        ledger = EvidenceLedger(state.get("evidence"))
+        brief = evidence_brief(state, deps.offered(state), deps.context(state, ledger), deps.settings)
+        answer = build_answer(state, brief.text, produced_by="evidence_brief", extra=ledger.new_records)
+        return {"messages": [brief.message], "evidence": ledger.new_records, "answer": answer}
+    final = _final_reply(state)
+    produced_by = "model" if final is not None else "none"
+    return {"answer": build_answer(state, final or "", produced_by=produced_by)}
+
+
+# --- routers ------------------------------------------------------------------------------
+
+
+def after_reason(state: ConsultState) -> Literal["act", "reason", "verify", "respond"]:
+    if state.get("model_error"):
+        return "respond"
+    last = state["messages"][-1]
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "act"
+    if marker(last) == REPAIR and isinstance(last, HumanMessage):
+        return "reason"
+    if isinstance(last, AIMessage) and marker(last) is None:
+        return "verify"
+    return "respond"
+
+
+def after_verify(state: ConsultState) -> Literal["reason", "respond"]:
+    last = state["messages"][-1]
+    return "reason" if isinstance(last, HumanMessage) and marker(last) == REPAIR else "respond"
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _repair(problems: Sequence[str], state: ConsultState, offered: list[BaseTool]) -> HumanMessage:
+    text = prompts.render(
+        "repair",
+        problems=list(problems),
+        evidence_summary=describe_ids((state.get("evidence") or {}).keys()),
+        tools_offered=bool(offered),
+    )
+    return HumanMessage(content=text, additional_kwargs={"lingshu": REPAIR})
+
+
+def _said_this_turn(state: ConsultState, tag: str) -> bool:
+    return any(marker(m) == tag for m in state["messages"][state["turn_start"] :])
+
+
+def _final_reply(state: ConsultState) -> str | None:
+    for msg in reversed(state["messages"][state["turn_start"] :]):
+        if isinstance(msg, AIMessage) and not msg.tool_calls and marker(msg) is None:
+            return msg.text
+    return None
+
+
+def _synopsis(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> str:
+    tool = next((t for t in deps.offered(state) if t.name == SYNOPSIS_TOOL), None)
+    if tool is None:
+        return ""
+    call = {"name": SYNOPSIS_TOOL, "args": {}, "id": "synopsis", "type": "tool_call"}
+    ctx = deps.context(state, ledger)
+    (outcome,) = run_calls([call], {SYNOPSIS_TOOL: tool}, ctx, timeout_s=deps.settings.tool_timeout_s, turn=0)  # type: ignore[list-item]
+    message: ToolMessage = outcome.message
+    return "" if message.status == "error" else message.text
+
+
+# --- the builder ----------------------------------------------------------------------------
+
+
+def build_graph(
+    settings: Settings | None = None,
+    *,
+    model: BaseChatModel | None = None,
+    checkpointer: Checkpointer = None,
+    tools: Sequence[BaseTool] | None = None,
+    resources: Resources | None = None,
+) -> Any:
+    """Compile the consultation graph; every part can be swapped (tests pass fakes)."""
+    settings = settings or Settings()
+    if tools is None:
+        from tools import ALL_TOOLS
+
+        tools = ALL_TOOLS
+    deps = Deps(
+        settings=settings,
+        model=model if model is not None else load_chat_model(settings),
+        tools=list(tools),
+        resources=resources if resources is not None else open_resources(settings),
+    )
+    builder = StateGraph(ConsultState, input_schema=InputState)
+    builder.add_node("intake", partial(intake, deps=deps))
+    builder.add_node("reason", partial(reason, deps=deps))
+    builder.add_node("act", partial(act, deps=deps))
+    builder.add_node("verify", partial(verify, deps=deps))
+    builder.add_node("respond", partial(respond, deps=deps))
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "reason")
+    builder.add_conditional_edges("reason", after_reason)
+    builder.add_edge("act", "reason")
+    builder.add_conditional_edges("verify", after_verify)
+    builder.add_edge("respond", END)
+    graph = builder.compile(checkpointer=checkpointer, name="lingshu-consultation")
+    graph.deps = deps  # type: ignore[attr-defined]
+    return graph
+
+
+__all__ = ["Deps", "build_graph", "is_user_turn"]

@@ -1,0 +1,251 @@
+"""The Hermes tool-call protocol that Qwen2.5-family models know.
+
+``prompted`` mode: tool specs go into the system prompt inside ``<tools>`` ...
+``</tools>``; the model answers with ``<tool_call>{"name": ..., "arguments": {...}}
+</tool_call>`` blocks in its text, which :func:`parse_reply` extracts. It tolerates
+the usual damage (code fences, several calls, trailing prose, one missing closing
+brace or tag, a trailing comma, arguments given as a JSON string) and rejects the
+rest with a message that names exactly what was wrong.
+
+``native`` mode: the server returns ``tool_calls`` (vLLM with the hermes parser);
+they go through the same validation. Either mode accepts whichever form a reply has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import ValidationError
+
+_BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+_FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+@dataclass
+class ParsedReply:
+    """A model reply split into prose, valid tool calls and problems."""
+
+    text: str
+    calls: list[ToolCall] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def attempted_calls(self) -> bool:
+        return bool(self.calls or self.problems)
+
+
+def tool_specs(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
+    """OpenAI-style function specs (injected arguments are not part of them)."""
+    return [convert_to_openai_tool(t) for t in tools]
+
+
+def render_tools_block(tools: Sequence[BaseTool]) -> str:
+    """The ``<tools>`` section of a prompted system prompt: one JSON spec per line."""
+    lines = [json.dumps(spec, ensure_ascii=False, sort_keys=True) for spec in tool_specs(tools)]
+    return "<tools>\n" + "\n".join(lines) + "\n</tools>"
+
+
+def parse_reply(
+    message: AIMessage, tools: Mapping[str, BaseTool], *, max_calls: int = 8
+) -> ParsedReply:
+    """Extract and validate the tool calls of a reply, native or written in the text."""
+    text = message.text if isinstance(message.content, list) else str(message.content or "")
+    reply = ParsedReply(text=_strip_blocks(text))
+    raw: list[tuple[str, Any]] = [(c["name"], c.get("args", {})) for c in message.tool_calls]
+    for bad in message.invalid_tool_calls:
+        reply.problems.append(
+            f"tool call {bad.get('name') or '(no name)'}: arguments are not valid JSON "
+            f"({bad.get('error') or 'could not parse'})"
+        )
+    if not raw:
+        for position, block in enumerate(_find_blocks(text), start=1):
+            try:
+                obj = _loads_tolerant(block)
+            except ValueError as exc:
+                reply.problems.append(f"<tool_call> block {position}: {exc}")
+                continue
+            if not isinstance(obj, dict) or "name" not in obj:
+                reply.problems.append(
+                    f'<tool_call> block {position}: expected {{"name": ..., "arguments": {{...}}}}'
+                )
+                continue
+            raw.append((str(obj["name"]), obj.get("arguments", obj.get("parameters", {}))))
+    if len(raw) > max_calls:
+        reply.problems.append(f"{len(raw)} tool calls in one reply; at most {max_calls} run")
+        raw = raw[:max_calls]
+    for name, args in raw:
+        call, problem = _validate_call(name, args, tools)
+        if problem:
+            reply.problems.append(problem)
+        elif call is not None:
+            reply.calls.append(call)
+    return reply
+
+
+def _find_blocks(text: str) -> list[str]:
+    blocks = [m.group(1) for m in _BLOCK.finditer(text) if m.group(1).strip()]
+    if blocks:
+        return blocks
+    # A fenced JSON object that is plainly a call, with no tags around it.
+    return [
+        m.group(1)
+        for m in _FENCED_JSON.finditer(text)
+        if re.search(r'"name"\s*:', m.group(1)) and re.search(r'"arguments"\s*:', m.group(1))
+    ]
+
+
+def _strip_blocks(text: str) -> str:
+    text = _BLOCK.sub("", text)
+    return text.replace("</tool_call>", "").strip()
+
+
+def _loads_tolerant(block: str) -> Any:
+    """json.loads with one kind of recoverable damage repaired."""
+    fenced = _FENCE.match(block)
+    body = (fenced.group(1) if fenced else block).strip()
+    start = body.find("{")
+    if start < 0:
+        raise ValueError("no JSON object found")
+    body = body[start:]
+    attempts = [body, _cut_after_object(body), _TRAILING_COMMA.sub(r"\1", body), _close(body)]
+    for attempt in attempts:
+        if attempt is None:
+            continue
+        try:
+            return json.loads(attempt)
+        except json.JSONDecodeError:
+            continue
+    try:
+        json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({exc.msg} at character {exc.pos})") from None
+    raise ValueError("invalid JSON")  # pragma: no cover - json.loads(body) succeeded above
+
+
+def _cut_after_object(body: str) -> str | None:
+    """The first balanced JSON object of ``body`` (drops trailing prose)."""
+    depth, in_string, escaped = 0, False, False
+    for i, ch in enumerate(body):
+        if in_string:
+            escaped = ch == "\\" and not escaped
+            if ch == '"' and not escaped:
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return body[: i + 1]
+    return None
+
+
+def _close(body: str) -> str | None:
+    """Add the closing braces/brackets an object cut short is missing (at most two)."""
+    stack: list[str] = []
+    in_string, escaped = False, False
+    for ch in body:
+        if in_string:
+            escaped = ch == "\\" and not escaped
+            if ch == '"' and not escaped:
+                in_string = False
+            continue
+        if ch == '"':
+            in_string = True
+        elif ch in "{[":
+            stack.append("}" if ch == "{" else "]")
+        elif ch in "}]" and stack:
+            stack.pop()
+    if in_string or not stack or len(stack) > 2:
+        return None
+    return body.rstrip().rstrip(",") + "".join(reversed(stack))
+
+
+def _validate_call(
+    name: str, args: Any, tools: Mapping[str, BaseTool]
+) -> tuple[ToolCall | None, str | None]:
+    tool = tools.get(name)
+    if tool is None:
+        offered = ", ".join(sorted(tools)) or "none"
+        return None, f"unknown tool {name!r}; the tools you can call are: {offered}"
+    if isinstance(args, str):
+        try:
+            args = json.loads(args) if args.strip() else {}
+        except json.JSONDecodeError:
+            return None, f"{name}: 'arguments' must be a JSON object, got a string that is not JSON"
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        return None, f"{name}: 'arguments' must be a JSON object, got {type(args).__name__}"
+    schema = tool.tool_call_schema
+    if isinstance(schema, type):
+        try:
+            schema.model_validate(args)
+        except ValidationError as exc:
+            return None, f"{name}: " + "; ".join(_describe(err) for err in exc.errors())
+        allowed = set(schema.model_fields)
+        unknown = sorted(set(args) - allowed)
+        if unknown:
+            expected = ", ".join(sorted(allowed)) or "no arguments"
+            return None, f"{name}: unknown argument(s) {', '.join(unknown)}; expected: {expected}"
+    call = ToolCall(name=name, args=args, id=f"call_{uuid.uuid4().hex[:12]}", type="tool_call")
+    return call, None
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ())) or "arguments"
+    if error.get("type") == "missing":
+        return f"missing required argument {where!r}"
+    return f"argument {where!r}: {error.get('msg', 'invalid')} (got {error.get('input')!r})"
+
+
+def render_calls(calls: Sequence[ToolCall]) -> str:
+    """Calls written back in the Hermes text form (for history in prompted mode)."""
+    return "\n".join(
+        "<tool_call>\n"
+        + json.dumps({"name": c["name"], "arguments": c["args"]}, ensure_ascii=False)
+        + "\n</tool_call>"
+        for c in calls
+    )
+
+
+def to_prompted(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
+    """Rewrite a history for a server that knows no tool roles.
+
+    Assistant tool calls become ``<tool_call>`` text, consecutive tool results one
+    user message of ``<tool_response>`` blocks, as Qwen2.5's own template does.
+    """
+    out: list[BaseMessage] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            out.append(HumanMessage(content="\n".join(pending)))
+            pending.clear()
+
+    for msg in messages:
+        if isinstance(msg, ToolMessage):
+            pending.append(f"<tool_response>\n{msg.text}\n</tool_response>")
+            continue
+        flush()
+        if isinstance(msg, AIMessage):
+            text = msg.text
+            if msg.tool_calls and "<tool_call>" not in text:
+                text = (text + "\n" + render_calls(msg.tool_calls)).strip()
+            out.append(AIMessage(content=text))
+        else:
+            out.append(msg)
+    flush()
+    return out

@@ -1,0 +1,196 @@
+"""Plain records read out of FHIR resources: what the tools show a clinician.
+
+Each function takes a resource as JSON (already validated) and tolerates missing
+optional fields: a value without a unit, a concept with only text, a dangling
+medication reference.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from knowledge.ehr.loinc import LOINC_SYSTEM
+from knowledge.ehr.parse import codings, date_of
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One value of an Observation (or of one of its components)."""
+
+    ref: str
+    date: str | None
+    code: str
+    system: str
+    display: str
+    value: float | None
+    text: str
+    """The value as shown: ``52``, ``positive``, ``158/92``."""
+    unit: str
+    low: float | None = None
+    high: float | None = None
+    flag: str = ""
+    """Interpretation code: H, L, HH, LL, A, N or empty."""
+
+    @property
+    def range_text(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"{_num(self.low)}-{_num(self.high)}"
+        if self.high is not None:
+            return f"<{_num(self.high)}"
+        if self.low is not None:
+            return f">{_num(self.low)}"
+        return ""
+
+    @property
+    def abnormal(self) -> bool:
+        if self.flag:
+            return self.flag not in {"N", "normal"}
+        if self.value is None:
+            return False
+        return (self.high is not None and self.value > self.high) or (
+            self.low is not None and self.value < self.low
+        )
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def concept_text(concept: Any, prefer: str = LOINC_SYSTEM) -> str:
+    """Readable name of a CodeableConcept: its text, else a coding display, else a code."""
+    if not isinstance(concept, dict):
+        return ""
+    if concept.get("text"):
+        return str(concept["text"])
+    coding = [c for c in concept.get("coding") or [] if isinstance(c, dict)]
+    coding.sort(key=lambda c: c.get("system") != prefer)
+    for c in coding:
+        if c.get("display"):
+            return str(c["display"])
+    return str(coding[0].get("code", "")) if coding else ""
+
+
+def main_code(concept: Any, prefer: str = LOINC_SYSTEM) -> tuple[str, str]:
+    """(system, code) of a concept, the preferred system first."""
+    pairs = codings(concept)
+    pairs.sort(key=lambda p: p[0] != prefer)
+    return pairs[0] if pairs else ("", "")
+
+
+def _value(holder: dict[str, Any]) -> tuple[float | None, str, str]:
+    quantity = holder.get("valueQuantity")
+    if isinstance(quantity, dict) and quantity.get("value") is not None:
+        value = float(quantity["value"])
+        return value, _num(value), str(quantity.get("unit") or quantity.get("code") or "")
+    if holder.get("valueCodeableConcept"):
+        return None, concept_text(holder["valueCodeableConcept"]), ""
+    for key in ("valueString", "valueBoolean", "valueInteger", "valueDateTime"):
+        if key in holder:
+            raw = holder[key]
+            number = float(raw) if key == "valueInteger" else None
+            return number, str(raw), ""
+    return None, "", ""
+
+
+def _range(holder: dict[str, Any]) -> tuple[float | None, float | None]:
+    ranges = holder.get("referenceRange") or []
+    first = ranges[0] if ranges and isinstance(ranges[0], dict) else {}
+    low = (first.get("low") or {}).get("value")
+    high = (first.get("high") or {}).get("value")
+    return (float(low) if low is not None else None, float(high) if high is not None else None)
+
+
+def _flag(holder: dict[str, Any]) -> str:
+    for concept in holder.get("interpretation") or []:
+        system, code = main_code(concept, "")
+        if code:
+            return code
+    return ""
+
+
+def measurements(observation: dict[str, Any]) -> list[Measurement]:
+    """The values of an Observation: its own value, or one per component."""
+    ref = f"Observation/{observation.get('id')}"
+    when = date_of(observation)
+    parts = [observation, *[c for c in observation.get("component") or [] if isinstance(c, dict)]]
+    found = []
+    for part in parts:
+        value, text, unit = _value(part)
+        if not text:
+            continue
+        system, code = main_code(part.get("code"))
+        low, high = _range(part)
+        found.append(
+            Measurement(ref, when, code, system, concept_text(part.get("code")), value, text,
+                        unit, low, high, _flag(part))
+        )
+    return found
+
+
+def blood_pressure(observation: dict[str, Any]) -> Measurement | None:
+    """A BP panel (LOINC 85354-9) as one ``systolic/diastolic`` measurement."""
+    parts = {m.code: m for m in measurements(observation)}
+    sbp, dbp = parts.get("8480-6"), parts.get("8462-4")
+    if sbp is None or dbp is None:
+        return None
+    return Measurement(sbp.ref, sbp.date, "85354-9", LOINC_SYSTEM, "Blood pressure", sbp.value,
+                       f"{sbp.text}/{dbp.text}", sbp.unit or "mm[Hg]")
+
+
+def age_on(birth_date: str | None, today: date) -> int | None:
+    """Age in whole years (None when the birth date is absent or partial)."""
+    if not birth_date or len(birth_date) < 10:
+        if birth_date and len(birth_date) >= 4 and birth_date[:4].isdigit():
+            return today.year - int(birth_date[:4])
+        return None
+    born = date.fromisoformat(birth_date[:10])
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def clinical_status(resource: dict[str, Any]) -> str:
+    """``active``, ``resolved``, ``inactive`` ... ('' when absent)."""
+    return main_code(resource.get("clinicalStatus"), "")[1]
+
+
+def medication_name(request: dict[str, Any], medication: dict[str, Any] | None) -> str:
+    """Name of a MedicationRequest's drug, from its concept or its referenced Medication."""
+    if request.get("medicationCodeableConcept"):
+        return concept_text(request["medicationCodeableConcept"], "http://www.nlm.nih.gov/rxnorm")
+    if medication:
+        return concept_text(medication.get("code"), "http://www.nlm.nih.gov/rxnorm") or "medication"
+    ref = (request.get("medicationReference") or {}).get("reference", "")
+    return f"unknown medication ({ref or 'no code'})"
+
+
+def dosage_text(request: dict[str, Any]) -> str:
+    for dosage in request.get("dosageInstruction") or []:
+        if isinstance(dosage, dict) and dosage.get("text"):
+            return str(dosage["text"])
+    return ""
+
+
+def note_text(document: dict[str, Any]) -> str:
+    """The plain text of a DocumentReference (base64 ``attachment.data``, text/* only)."""
+    texts = []
+    for content in document.get("content") or []:
+        attachment = (content or {}).get("attachment") or {}
+        kind = str(attachment.get("contentType") or "text/plain")
+        if not kind.startswith("text/") or not attachment.get("data"):
+            continue
+        try:
+            texts.append(base64.b64decode(attachment["data"]).decode("utf-8", errors="replace"))
+        except (binascii.Error, ValueError):
+            continue
+    return "\n".join(texts).strip() or str(document.get("description") or "")
+
+
+def note_title(document: dict[str, Any]) -> str:
+    for content in document.get("content") or []:
+        title = ((content or {}).get("attachment") or {}).get("title")
+        if title:
+            return str(title)
+    return concept_text(document.get("type")) or str(document.get("description") or "Note")

@@ -1,0 +1,325 @@
+"""Turn guideline files into documents: citation metadata plus sectioned blocks.
+
+Supported: Markdown (YAML front matter), plain text, HTML and PDF. A reader keeps
+the structure the chunker needs: each block knows its heading path, whether it
+is a paragraph, a list, a table or code, and (PDF) its page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+BlockKind = Literal["para", "list", "table", "code"]
+
+SUFFIXES: dict[str, str] = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+
+
+class ReadError(ValueError):
+    """A file that could not be read as a guideline, with the reason in words."""
+
+
+@dataclass
+class Block:
+    """A run of text that the chunker keeps together where it can."""
+
+    kind: BlockKind
+    text: str
+    section: tuple[str, ...] = ()
+    page: int | None = None
+
+
+@dataclass
+class Document:
+    """One guideline file, ready to chunk."""
+
+    source: str
+    """Where it came from (absolute path); the key for re-ingest and prune."""
+    content_hash: str
+    """sha256 of the file's bytes."""
+    title: str
+    publisher: str = ""
+    year: int | None = None
+    url: str = ""
+    tags: list[str] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
+
+
+def iter_files(paths: list[Path]) -> Iterator[Path]:
+    """Every supported file under ``paths`` (files given directly are kept as they are)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in SUFFIXES:
+                    yield child.resolve()
+        else:
+            yield path.resolve()
+
+
+def read_document(path: Path) -> Document:
+    """Read one file; raises :class:`ReadError` with the reason when it cannot."""
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise ReadError(f"unsupported file type {path.suffix or '(none)'!r}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(f"cannot read file: {exc.strerror or exc}") from exc
+    digest = hashlib.sha256(data).hexdigest()
+    if kind == "pdf":
+        return _read_pdf(path, data, digest)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReadError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    if kind == "markdown":
+        return _read_markdown(path, text, digest)
+    if kind == "html":
+        return _read_html(path, text, digest)
+    return _read_text(path, text, digest)
+
+
+# --- Markdown ------------------------------------------------------------------------
+
+_FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+
+
+def _read_markdown(path: Path, text: str, digest: str) -> Document:
+    meta: dict[str, Any] = {}
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as exc:
+            raise ReadError(f"invalid YAML front matter: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ReadError("front matter must be a YAML mapping")
+        meta = loaded or {}
+        text = text[match.end() :]
+    blocks, first_heading = markdown_blocks(text)
+    doc = _document(path, digest, meta, fallback_title=first_heading or _title_from_name(path))
+    doc.blocks = blocks
+    return doc
+
+
+def markdown_blocks(text: str, page: int | None = None) -> tuple[list[Block], str | None]:
+    """Split Markdown into blocks under their heading path; also return the first heading."""
+    blocks: list[Block] = []
+    headings: list[tuple[int, str]] = []
+    first: str | None = None
+    lines: list[str] = []
+    kind: BlockKind | None = None
+
+    def flush() -> None:
+        nonlocal lines, kind
+        body = "\n".join(lines).strip()
+        if body and kind is not None:
+            blocks.append(Block(kind, body, tuple(h for _, h in headings), page))
+        lines, kind = [], None
+
+    in_code = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            if not in_code:
+                flush()
+                kind = "code"
+            lines.append(line)
+            in_code = not in_code
+            if not in_code:
+                flush()
+            continue
+        if in_code:
+            lines.append(line)
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            flush()
+            level, title = len(heading.group(1)), heading.group(2).strip()
+            first = first or title
+            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, title)]
+            continue
+        if not line.strip():
+            if kind != "list":
+                flush()
+            continue
+        line_kind: BlockKind = _line_kind(line, kind)
+        if line_kind != kind:
+            flush()
+            kind = line_kind
+        lines.append(line)
+    flush()
+    return _drop_title_heading(blocks, first), first
+
+
+def _line_kind(line: str, current: BlockKind | None) -> BlockKind:
+    stripped = line.strip()
+    if stripped.startswith("|"):
+        return "table"
+    if _LIST_ITEM.match(line) or (current == "list" and line.startswith((" ", "\t"))):
+        return "list"
+    return "para"
+
+
+def _drop_title_heading(blocks: list[Block], first: str | None) -> list[Block]:
+    """A document's single H1 is its title, not a section: drop it from section paths."""
+    if first is None or not blocks or any(b.section[:1] != (first,) for b in blocks):
+        return blocks
+    for block in blocks:
+        block.section = block.section[1:]
+    return blocks
+
+
+# --- plain text, HTML, PDF -----------------------------------------------------------
+
+
+def _read_text(path: Path, text: str, digest: str) -> Document:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    if not paragraphs:
+        raise ReadError("file is empty")
+    doc = _document(path, digest, {}, fallback_title=paragraphs[0].splitlines()[0][:120])
+    doc.blocks = [Block("para", p) for p in paragraphs]
+    return doc
+
+
+_HTML_META = {
+    "citation_title": "title",
+    "dc.title": "title",
+    "citation_publisher": "publisher",
+    "dc.publisher": "publisher",
+    "citation_date": "year",
+    "citation_publication_date": "year",
+    "dc.date": "year",
+    "citation_public_url": "url",
+    "citation_doi": "doi",
+    "keywords": "tags",
+}
+
+
+def _read_html(path: Path, text: str, digest: str) -> Document:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    meta: dict[str, Any] = {}
+    for tag in soup.find_all("meta"):
+        name = str(tag.get("name") or tag.get("property") or "").lower()
+        if name in _HTML_META and tag.get("content"):
+            meta.setdefault(_HTML_META[name], str(tag["content"]))
+    if isinstance(meta.get("tags"), str):
+        meta["tags"] = [t.strip() for t in meta["tags"].split(",") if t.strip()]
+    if soup.title and soup.title.string:
+        meta.setdefault("title", soup.title.string.strip())
+    for junk in soup(["script", "style", "nav", "header", "footer"]):
+        junk.decompose()
+    body = soup.body or soup
+    markdown = "\n\n".join(_html_to_markdown(el) for el in body.find_all(_HTML_BLOCKS))
+    blocks, first = markdown_blocks(markdown)
+    if not blocks:
+        raise ReadError("no text found in the HTML")
+    doc = _document(path, digest, meta, fallback_title=first or _title_from_name(path))
+    doc.blocks = blocks
+    return doc
+
+
+_HTML_BLOCKS = ["h1", "h2", "h3", "h4", "h5", "h6", "p", "ul", "ol", "table", "pre"]
+
+
+def _html_to_markdown(el: Any) -> str:
+    """One top-level HTML block as Markdown (nested blocks are rendered by their parent)."""
+    if el.find_parent(["ul", "ol", "table", "pre"]) is not None or el.find_parent("li"):
+        return ""
+    name = el.name
+    if name[0] == "h" and name[1:].isdigit():
+        return "#" * int(name[1:]) + " " + el.get_text(" ", strip=True)
+    if name in ("ul", "ol"):
+        items = el.find_all("li")
+        marks = [f"{i}." if name == "ol" else "-" for i in range(1, len(items) + 1)]
+        return "\n".join(f"{m} {li.get_text(' ', strip=True)}" for m, li in zip(marks, items))
+    if name == "table":
+        rows = [
+            "| " + " | ".join(c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])) + " |"
+            for tr in el.find_all("tr")
+        ]
+        return "\n".join(rows)
+    if name == "pre":
+        return "```\n" + el.get_text() + "\n```"
+    return " ".join(el.get_text(" ", strip=True).split())
+
+
+def _read_pdf(path: Path, data: bytes, digest: str) -> Document:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info = reader.metadata
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise ReadError(f"not a readable PDF: {exc}") from exc
+    meta: dict[str, Any] = {}
+    if info is not None:
+        if info.title:
+            meta["title"] = str(info.title)
+        if info.author:
+            meta["publisher"] = str(info.author)
+        if info.creation_date is not None:
+            meta["year"] = info.creation_date.year
+    blocks: list[Block] = []
+    for number, page_text in enumerate(pages, start=1):
+        for para in re.split(r"\n\s*\n", page_text):
+            if para.strip():
+                joined = " ".join(para.split())
+                blocks.append(Block("para", joined, (f"Page {number}",), number))
+    if not blocks:
+        raise ReadError("the PDF has no extractable text (scanned images need OCR first)")
+    doc = _document(path, digest, meta, fallback_title=_title_from_name(path))
+    doc.blocks = blocks
+    return doc
+
+
+# --- metadata ----------------------------------------------------------------------
+
+
+def _document(path: Path, digest: str, meta: dict[str, Any], *, fallback_title: str) -> Document:
+    publisher = meta.get("publisher") or meta.get("organisation") or meta.get("organization")
+    url = meta.get("url") or ""
+    if not url and meta.get("doi"):
+        url = f"https://doi.org/{meta['doi']}"
+    tags = meta.get("tags") or meta.get("specialty") or []
+    if isinstance(tags, str):
+        tags = [tags]
+    return Document(
+        source=str(path),
+        content_hash=digest,
+        title=str(meta.get("title") or fallback_title).strip(),
+        publisher=str(publisher or "").strip(),
+        year=_year(meta.get("year")),
+        url=str(url).strip(),
+        tags=sorted({str(t).strip().lower() for t in tags if str(t).strip()}),
+    )
+
+
+def _year(value: object) -> int | None:
+    match = re.search(r"(19|20)\d\d", str(value or ""))
+    return int(match.group(0)) if match else None
+
+
+def _title_from_name(path: Path) -> str:
+    return path.stem.replace("_", " ").replace("-", " ").strip().capitalize()

@@ -1,0 +1,147 @@
+"""The decoded pixels of one stored image: a stack of frames with what is known about it.
+
+Every source format (PNG/JPEG/TIFF, DICOM single- and multi-frame, a DICOM series,
+NIfTI) is decoded into one :class:`Volume`, so the renderers and the tools work on a
+single shape. Grey images keep their stored values (Hounsfield units for CT, after
+the rescale slope/intercept); colour images are 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from knowledge.imaging.errors import ImageError
+from knowledge.imaging.windowing import Window, auto_window
+
+DEFAULT_MAX_SOURCE_PIXELS = 400_000_000
+"""Largest total pixel count (all frames) accepted from one source: a decompression-bomb guard."""
+
+
+@dataclass
+class Volume:
+    """Frames of one image: ``(frames, height, width)`` grey values or ``(..., 3)`` RGB uint8."""
+
+    pixels: np.ndarray
+    modality: str = "image"
+    photometric: str = "MONOCHROME2"
+    """MONOCHROME1 (displayed inverted), MONOCHROME2 or RGB (colour sources are converted to RGB)."""
+    units: str = ""
+    """``HU`` for CT after rescale; empty when the values have no physical unit."""
+    window: Window | None = None
+    """Default display window: the file's own, else ``auto``; None for 8-bit grey (shown as is)."""
+    spacing: tuple[float, float] | None = None
+    """Pixel spacing (row, column) in mm, when known."""
+    positions: list[float] | None = None
+    """Each frame's position in mm along the slice normal, when known (series, NIfTI)."""
+    slice_spacing: float | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+    """Descriptive, non-identifying facts (DICOM tags, source format, transfer syntax)."""
+
+    def __post_init__(self) -> None:
+        if self.pixels.ndim == 2 or (self.pixels.ndim == 3 and self.pixels.shape[-1] == 3 and self.color):
+            self.pixels = self.pixels[np.newaxis]
+        if self.window is None and not self.color and self.pixels.dtype != np.uint8:
+            self.window = auto_window(self.pixels)
+
+    @property
+    def color(self) -> bool:
+        return self.photometric == "RGB"
+
+    @property
+    def frames(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[1])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[2])
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the pixels, as JSON-ready data."""
+        return {
+            "modality": self.modality,
+            "photometric": self.photometric,
+            "units": self.units,
+            "window": self.window.as_dict() if self.window else None,
+            "spacing": list(self.spacing) if self.spacing else None,
+            "positions": self.positions,
+            "slice_spacing": self.slice_spacing,
+            "tags": self.tags,
+        }
+
+
+def check_pixel_count(count: int, limit: int, name: str) -> None:
+    if count > limit:
+        raise ImageError(
+            f"{name}: {count:,} pixels exceeds the limit of {limit:,} "
+            "(refused as a possible decompression bomb)"
+        )
+
+
+def save_npz(volume: Volume, target: Path) -> None:
+    """Write a volume as an uncompressed ``.npz`` (pixels + JSON metadata)."""
+    tmp = target.with_name(target.name + ".part")
+    with tmp.open("wb") as fh:
+        np.savez(fh, pixels=volume.pixels, meta=np.array(json.dumps(volume.meta())))
+    tmp.replace(target)
+
+
+def load_npz(path: Path) -> Volume:
+    with np.load(path, allow_pickle=False) as data:
+        pixels = data["pixels"]
+        meta = json.loads(str(data["meta"]))
+    win = meta.get("window")
+    return Volume(
+        pixels=pixels,
+        modality=meta["modality"],
+        photometric=meta["photometric"],
+        units=meta["units"],
+        window=Window(win["center"], win["width"], win.get("name", "")) if win else None,
+        spacing=tuple(meta["spacing"]) if meta.get("spacing") else None,  # type: ignore[arg-type]
+        positions=meta.get("positions"),
+        slice_spacing=meta.get("slice_spacing"),
+        tags=meta.get("tags", {}),
+    )
+
+
+_GREY_MODES = {"L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+
+
+def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Volume:
+    """Decode a PNG/JPEG/TIFF/BMP/WebP file; multi-page TIFFs become a stack of frames."""
+    try:
+        with Image.open(path) as img:
+            check_pixel_count(img.width * img.height * getattr(img, "n_frames", 1), max_source_pixels, path.name)
+            fmt = img.format or ""
+            frames = [_frame_array(page) for page in ImageSequence.Iterator(img)]
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path.name}: refused as a possible decompression bomb ({exc})") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{path.name}: not a readable image ({exc})") from exc
+    shapes = {f.shape for f in frames}
+    if len(shapes) != 1:
+        frames = frames[:1]  # pages of different sizes: keep the first page only
+    stack = np.stack(frames)
+    color = stack.ndim == 4
+    return Volume(
+        pixels=stack,
+        photometric="RGB" if color else "MONOCHROME2",
+        tags={"format": fmt, "bit_depth": int(stack.dtype.itemsize * 8)},
+    )
+
+
+def _frame_array(page: Image.Image) -> np.ndarray:
+    if page.mode in _GREY_MODES:
+        return np.asarray(page)
+    if page.mode in {"1", "LA", "La"}:
+        return np.asarray(page.convert("L"))
+    return np.asarray(page.convert("RGB"))
