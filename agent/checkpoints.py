@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMe
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
+from agent.settings import Settings
 from agent.state import INTERRUPTED
 
 BUSY_TIMEOUT_MS = 10_000
@@ -63,3 +64,16 @@ def close_orphaned_calls(
     if not changed:
         return list(messages), None
     return repaired, [RemoveMessage(id=REMOVE_ALL_MESSAGES), *repaired]
+
+
+def open_checkpointer(settings: Settings) -> SqliteSaver:
+    """The session store named by settings: a SQLite file, or a clear error for others."""
+    url = settings.sessions_path
+    if url.startswith(("postgres://", "postgresql://")):
+        raise NotImplementedError(
+            "a Postgres checkpoint URL needs the server extra (langgraph-checkpoint-postgres); "
+            "use a SQLite path until it is installed"
+        )
+    if url.startswith("sqlite:///"):
+        url = url.removeprefix("sqlite:///")
+    return open_sqlite_checkpointer(url)

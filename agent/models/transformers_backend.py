@@ -16,31 +16,27 @@ import importlib.util
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import (
-    AIMessage,
-    AIMessageChunk,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-    ToolMessage,
-)
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from agent.models.errors import ModelUnavailable, ModelWeightsMissing
+from agent.models.qwen_format import (
+    STOP_STRINGS,
+    StopCutter,
+    special_tokens,
+    strip_specials,
+    to_qwen_messages,
+)
 from agent.settings import DEFAULT_MODEL, Settings
 
 log = logging.getLogger(__name__)
-
-STOP_STRINGS: tuple[str, ...] = ("<|im_end|>", "<|endoftext|>", "<tool_response>")
-"""Where a reply ends; ``<tool_response>``: the model must never invent a tool result."""
-
 
 # --- loading ---------------------------------------------------------------------------
 
@@ -54,6 +50,8 @@ class LoadedModel:
     device: str
     dtype: Any
     attn_implementation: str
+    lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    """One generation at a time per loaded model."""
 
 
 _CACHE: dict[tuple[str, str, str], LoadedModel] = {}
@@ -133,123 +131,218 @@ def _load_uncached(model_id: str, device: str, dtype: Any, attn: str) -> LoadedM
     return LoadedModel(model, processor, device, dtype, attn)
 
 
-# --- messages ----------------------------------------------------------------------------
+# --- the chat model ----------------------------------------------------------------------
 
 
-def _image_source(part: dict[str, Any]) -> str | None:
-    """The URL / data URI of an image content part, in any of langchain's spellings."""
-    if part.get("type") == "image_url":
-        image_url = part["image_url"]
-        return str(image_url["url"] if isinstance(image_url, dict) else image_url)
-    if part.get("type") == "image":
-        if part.get("base64"):
-            return f"data:{part.get('mime_type', 'image/png')};base64,{part['base64']}"
-        if part.get("url") or part.get("image"):
-            return str(part.get("url") or part.get("image"))
-    return None
+class _TextStop:
+    """Stopping criterion: a stop string in the generated tail, or the consumer cancelled."""
+
+    def __init__(self, tokenizer: Any, prompt_len: int, stops: Sequence[str]) -> None:
+        self.tokenizer, self.prompt_len, self.stops = tokenizer, prompt_len, list(stops)
+        self.window = max((len(s) for s in self.stops), default=1) + 2
+        self.cancel = threading.Event()
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        done = self.cancel.is_set()
+        if not done and self.stops:
+            start = max(self.prompt_len, input_ids.shape[1] - self.window)
+            tail = self.tokenizer.decode(input_ids[0, start:], skip_special_tokens=False)
+            done = any(s in tail for s in self.stops)
+        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
 
-def _text_of(content: str | list[Any]) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(
-        p if isinstance(p, str) else str(p.get("text", ""))
-        for p in content
-        if isinstance(p, str) or p.get("type") == "text"
-    )
+class TransformersChatModel(BaseChatModel):
+    """Lingshu (Qwen2.5-VL) running in this process with transformers."""
 
+    model_path: str = DEFAULT_MODEL
+    """Hub id or local folder of the weights."""
+    device: str = "auto"
+    temperature: float = 0.0
+    top_p: float = 1.0
+    repetition_penalty: float = 1.05
+    max_new_tokens: int = 1536
+    min_pixels: int = 256 * 28 * 28
+    max_pixels: int = 1280 * 28 * 28
 
-def _user_parts(content: str | list[Any], min_pixels: int, max_pixels: int) -> str | list[Any]:
-    if isinstance(content, str):
-        return content
-    parts: list[dict[str, Any]] = []
-    for part in content:
-        if isinstance(part, str):
-            parts.append({"type": "text", "text": part})
-        elif part.get("type") == "text":
-            parts.append({"type": "text", "text": part["text"]})
-        elif (source := _image_source(part)) is not None:
-            parts.append(
-                {"type": "image", "image": source, "min_pixels": min_pixels, "max_pixels": max_pixels}
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TransformersChatModel:
+        """The chat model for ``settings`` (nothing is loaded until the first call)."""
+        return cls(
+            model_path=settings.model,
+            device=settings.device,
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            repetition_penalty=settings.repetition_penalty,
+            max_new_tokens=settings.max_new_tokens,
+            min_pixels=settings.min_pixels,
+            max_pixels=settings.max_pixels,
+        )
+
+    @property
+    def _llm_type(self) -> str:
+        return "lingshu-transformers"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_path": self.model_path, "device": self.device}
+
+    def loaded(self) -> LoadedModel:
+        """The process-wide loaded model (loads it on first use)."""
+        return load_model(self.model_path, self.device)
+
+    # -- inputs and settings --
+
+    def prepare_inputs(self, messages: Sequence[BaseMessage]) -> Any:
+        """Processor inputs on the model's device, built as the Lingshu model card does."""
+        from qwen_vl_utils import process_vision_info
+
+        loaded = self.loaded()
+        processor = loaded.processor
+        qwen = to_qwen_messages(messages, min_pixels=self.min_pixels, max_pixels=self.max_pixels)
+        text = processor.apply_chat_template(qwen, tokenize=False, add_generation_prompt=True)
+        patch = getattr(processor.image_processor, "patch_size", 14)
+        images, videos = process_vision_info(qwen, image_patch_size=patch)
+        inputs = processor(
+            text=[text],
+            images=images,
+            videos=videos,
+            padding=True,
+            return_tensors="pt",
+            images_kwargs={
+                "size": {"shortest_edge": self.min_pixels, "longest_edge": self.max_pixels}
+            },
+        )
+        return inputs.to(loaded.device)
+
+    def _stops(self, stop: Sequence[str] | None) -> list[str]:
+        return list(dict.fromkeys([*STOP_STRINGS, *(stop or [])]))
+
+    def generation_kwargs(self, tokenizer: Any, criterion: _TextStop) -> dict[str, Any]:
+        """Keyword arguments for ``model.generate`` (greedy when temperature is 0)."""
+        from transformers import StoppingCriteriaList
+
+        eos = [i for i in tokenizer.convert_tokens_to_ids(list(STOP_STRINGS[:2])) if i is not None]
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "repetition_penalty": self.repetition_penalty,
+            "eos_token_id": eos,
+            "pad_token_id": eos[-1] if tokenizer.pad_token_id is None else tokenizer.pad_token_id,
+            "stopping_criteria": StoppingCriteriaList([criterion]),
+        }
+        if self.temperature > 0:
+            kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p)
+        else:
+            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+    # -- generation --
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        import torch
+
+        loaded = self.loaded()
+        tokenizer = loaded.processor.tokenizer
+        inputs = self.prepare_inputs(messages)
+        prompt_len = int(inputs["input_ids"].shape[1])
+        stops = self._stops(stop)
+        criterion = _TextStop(tokenizer, prompt_len, stops)
+        with loaded.lock, torch.inference_mode():
+            output = loaded.model.generate(**inputs, **self.generation_kwargs(tokenizer, criterion))
+        new_ids = output[0, prompt_len:]
+        cutter = StopCutter(stops)
+        raw = tokenizer.decode(new_ids, skip_special_tokens=False)
+        text = strip_specials(cutter.feed(raw) + cutter.flush(), special_tokens(tokenizer))
+        message = AIMessage(
+            content=text,
+            usage_metadata=_usage(prompt_len, len(new_ids)),
+            response_metadata=self._metadata(cutter.stopped, len(new_ids)),
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        from transformers import TextIteratorStreamer
+
+        loaded = self.loaded()
+        tokenizer = loaded.processor.tokenizer
+        inputs = self.prepare_inputs(messages)
+        prompt_len = int(inputs["input_ids"].shape[1])
+        stops = self._stops(stop)
+        criterion = _TextStop(tokenizer, prompt_len, stops)
+        streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=False)
+        gen_kwargs = {**inputs, **self.generation_kwargs(tokenizer, criterion)}
+        gen_kwargs["streamer"] = streamer
+        outcome: dict[str, Any] = {}
+        worker = threading.Thread(
+            target=_generate_in_thread, args=(loaded, gen_kwargs, streamer, outcome), daemon=True
+        )
+        cutter, specials = StopCutter(stops), special_tokens(tokenizer)
+        worker.start()
+        try:
+            for piece in streamer:
+                if text := strip_specials(cutter.feed(piece), specials):
+                    yield self._chunk(text, run_manager)
+                if cutter.stopped:
+                    break
+            if text := strip_specials(cutter.flush(), specials):
+                yield self._chunk(text, run_manager)
+        finally:
+            criterion.cancel.set()
+            worker.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        generated = int(outcome["output"].shape[1]) - prompt_len
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(
+                content="",
+                usage_metadata=_usage(prompt_len, generated),
+                response_metadata=self._metadata(cutter.stopped, generated),
+                chunk_position="last",
             )
-        else:
-            raise ValueError(f"unsupported content part for Lingshu: {part.get('type')!r}")
-    return parts
+        )
+
+    def _chunk(
+        self, text: str, run_manager: CallbackManagerForLLMRun | None
+    ) -> ChatGenerationChunk:
+        chunk = ChatGenerationChunk(message=AIMessageChunk(content=text))
+        if run_manager is not None:
+            run_manager.on_llm_new_token(text, chunk=chunk)
+        return chunk
+
+    def _metadata(self, stopped: bool, generated: int) -> dict[str, Any]:
+        finish = "length" if not stopped and generated >= self.max_new_tokens else "stop"
+        return {"model_name": self.model_path, "finish_reason": finish}
 
 
-def _assistant_text(message: AIMessage) -> str:
-    import json
+def _generate_in_thread(
+    loaded: LoadedModel, kwargs: dict[str, Any], streamer: Any, outcome: dict[str, Any]
+) -> None:
+    import torch
 
-    text = _text_of(message.content)
-    calls = [
-        f'<tool_call>\n{json.dumps({"name": c["name"], "arguments": c["args"]}, ensure_ascii=False)}'
-        "\n</tool_call>"
-        for c in message.tool_calls
-    ]
-    return "\n".join([text, *calls]) if calls and text else (text or "\n".join(calls))
-
-
-def to_qwen_messages(
-    messages: Sequence[BaseMessage], *, min_pixels: int, max_pixels: int
-) -> list[dict[str, Any]]:
-    """langchain messages -> the Qwen2.5-VL message format of the model card.
-
-    Image parts become ``{"type": "image", "image": <url or data URI>, "min_pixels", "max_pixels"}``
-    (qwen_vl_utils reads base64 data URIs). A stray ``ToolMessage`` is rendered the way
-    Qwen renders tool results: a user turn with ``<tool_response>`` tags.
-    """
-    converted: list[dict[str, Any]] = []
-    for message in messages:
-        if isinstance(message, SystemMessage):
-            converted.append({"role": "system", "content": _text_of(message.content)})
-        elif isinstance(message, HumanMessage):
-            content = _user_parts(message.content, min_pixels, max_pixels)
-            converted.append({"role": "user", "content": content})
-        elif isinstance(message, AIMessage):
-            converted.append({"role": "assistant", "content": _assistant_text(message)})
-        elif isinstance(message, ToolMessage):
-            text = f"<tool_response>\n{_text_of(message.content)}\n</tool_response>"
-            converted.append({"role": "user", "content": text})
-        else:
-            raise ValueError(f"unsupported message type for Lingshu: {message.type!r}")
-    return converted
+    try:
+        with loaded.lock, torch.inference_mode():
+            outcome["output"] = loaded.model.generate(**kwargs)
+    except BaseException as exc:  # handed to the consuming thread, which re-raises it
+        outcome["error"] = exc
+        streamer.end()
 
 
-# --- stop strings --------------------------------------------------------------------------
-
-
-class StopCutter:
-    """Cuts streamed text at the first stop string, holding back a possible partial one."""
-
-    def __init__(self, stops: Sequence[str]) -> None:
-        self.stops = [s for s in stops if s]
-        self.stopped = False
-        self._pending = ""
-
-    def feed(self, text: str) -> str:
-        """Return the text that is certainly before any stop string."""
-        if self.stopped:
-            return ""
-        buffer = self._pending + text
-        hits = [i for i in (buffer.find(s) for s in self.stops) if i >= 0]
-        if hits:
-            self.stopped, self._pending = True, ""
-            return buffer[: min(hits)]
-        hold = max((k for s in self.stops for k in range(1, len(s)) if buffer.endswith(s[:k])), default=0)
-        self._pending = buffer[len(buffer) - hold :] if hold else ""
-        return buffer[: len(buffer) - hold]
-
-    def flush(self) -> str:
-        rest, self._pending = self._pending, ""
-        return "" if self.stopped else rest
-
-
-def _special_tokens(tokenizer: Any) -> list[str]:
-    decoder = getattr(tokenizer, "added_tokens_decoder", {})
-    return sorted((t.content for t in decoder.values() if t.special), key=len, reverse=True)
-
-
-def _strip_specials(text: str, specials: Sequence[str]) -> str:
-    for token in specials:
-        text = text.replace(token, "")
-    return text
+def _usage(prompt_tokens: int, completion_tokens: int) -> UsageMetadata:
+    return UsageMetadata(
+        input_tokens=prompt_tokens,
+        output_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+    )

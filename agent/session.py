@@ -1,0 +1,220 @@
+"""The Python API: consultation sessions over the graph, as the CLI and server use them.
+
+>>> agent = Lingshu(Settings())
+>>> result = agent.ask("62-year-old with chest pain ...", patient_id="demo-chest-pain")
+>>> result.answer["text"], result.session_id
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.types import Checkpointer
+
+from agent.checkpoints import open_checkpointer
+from agent.graph import build_graph
+from agent.prompting import is_user_turn
+from agent.resources import Resources, open_resources
+from agent.settings import Settings
+from knowledge.imaging import ImageError
+
+
+class InputError(ValueError):
+    """The caller's input cannot start a turn; nothing was written to the session."""
+
+
+class UnknownSession(LookupError):
+    """No session with that id exists in the session store."""
+
+
+@dataclass
+class TurnResult:
+    """What one turn returns to a face (CLI, server, notebook)."""
+
+    session_id: str
+    answer: dict[str, Any]
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return str(self.answer.get("text", ""))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, **self.answer, "evidence": self.evidence}
+
+
+class Lingshu:
+    """Consultation sessions: one thread of the checkpointed graph per session id."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model: BaseChatModel | None = None,
+        tools: Sequence[BaseTool] | None = None,
+        checkpointer: Checkpointer = None,
+        resources: Resources | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.resources = resources if resources is not None else open_resources(self.settings)
+        self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(
+            self.settings
+        )
+        self.graph = build_graph(
+            self.settings,
+            model=model,
+            checkpointer=self.checkpointer,
+            tools=tools,
+            resources=self.resources,
+        )
+
+    # --- sessions ---------------------------------------------------------------------
+    def new_session(self, *, patient_id: str | None = None, mode: str | None = None) -> str:
+        """Create a session bound to a patient (or none) and return its id."""
+        session_id = uuid.uuid4().hex[:12]
+        values = {"patient_id": patient_id, "mode": mode or self.settings.mode, "messages": []}
+        self.graph.update_state(_config(session_id), values, as_node="respond")
+        return session_id
+
+    def exists(self, session_id: str) -> bool:
+        return self.graph.checkpointer.get_tuple(_config(session_id)) is not None
+
+    def state(self, session_id: str) -> dict[str, Any]:
+        """The whole checkpointed state of a session (raises UnknownSession)."""
+        if not self.exists(session_id):
+            raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
+        return dict(self.graph.get_state(_config(session_id)).values)
+
+    def turns(self, session_id: str) -> list[dict[str, str]]:
+        """The conversation as the user saw it: user questions and final answers."""
+        out = []
+        for msg in self.state(session_id).get("messages", []):
+            if is_user_turn(msg):
+                out.append({"role": "user", "text": msg.text})
+            elif isinstance(msg, AIMessage) and not msg.tool_calls and msg.text:
+                if msg.additional_kwargs.get("lingshu") in (None, "brief"):
+                    out.append({"role": "assistant", "text": msg.text})
+        return out
+
+    # --- turns ------------------------------------------------------------------------
+    def ask(
+        self,
+        text: str,
+        *,
+        session_id: str | None = None,
+        images: Sequence[str | Path] = (),
+        patient_id: str | None = None,
+        mode: str | None = None,
+    ) -> TurnResult:
+        """Run one turn to its answer."""
+        session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
+        self.graph.invoke(payload, _config(session_id), durability="sync")
+        return self._result(session_id)
+
+    def stream(
+        self,
+        text: str,
+        *,
+        session_id: str | None = None,
+        images: Sequence[str | Path] = (),
+        patient_id: str | None = None,
+        mode: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Run one turn, yielding its steps: tool calls, tool results, tokens, the answer."""
+        session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
+        yield {"type": "session", "session_id": session_id}
+        chunks = self.graph.stream(
+            payload,
+            _config(session_id),
+            stream_mode=["updates", "messages"],
+            durability="sync",
+        )
+        for mode_name, data in chunks:
+            yield from _events(mode_name, data)
+        yield {"type": "answer", **self._result(session_id).to_json()}
+
+    def _prepare(
+        self,
+        text: str,
+        session_id: str | None,
+        images: Sequence[str | Path],
+        patient_id: str | None,
+        mode: str | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Validate everything before anything is written to the session."""
+        text = (text or "").strip()
+        if not text and not images:
+            raise InputError("the question is empty: type what you want to ask")
+        if len(images) > self.settings.max_images_per_turn:
+            raise InputError(
+                f"{len(images)} images in one turn; at most {self.settings.max_images_per_turn}"
+            )
+        stored = []
+        for image in images:
+            try:
+                info = self.resources.images.add(image)
+            except ImageError as exc:
+                raise InputError(f"image {image}: {exc}") from exc
+            stored.append(info.citation())
+        if session_id is None:
+            session_id = self.new_session(patient_id=patient_id, mode=mode)
+        else:
+            current = self.state(session_id)
+            bound = current.get("patient_id")
+            if patient_id and bound and patient_id != bound:
+                raise InputError(
+                    f"session {session_id} is about patient {bound}; start a new session "
+                    f"for patient {patient_id}"
+                )
+        payload: dict[str, Any] = {
+            "messages": [HumanMessage(content=text or "Please look at the image(s).")],
+            "incoming_images": stored,
+        }
+        if mode:
+            payload["mode"] = mode
+        if patient_id and session_id and not self.state(session_id).get("patient_id"):
+            payload["patient_id"] = patient_id
+        return session_id, payload
+
+    def _result(self, session_id: str) -> TurnResult:
+        values = self.state(session_id)
+        return TurnResult(
+            session_id=session_id,
+            answer=dict(values.get("answer") or {}),
+            evidence=dict(values.get("evidence") or {}),
+        )
+
+
+def _config(session_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": session_id}}
+
+
+def _events(mode_name: str, data: Any) -> Iterator[dict[str, Any]]:
+    if mode_name == "messages":
+        chunk, meta = data
+        if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "reason":
+            if chunk.text:
+                yield {"type": "token", "text": chunk.text}
+        return
+    for node, update in (data or {}).items():
+        for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+            if node == "reason" and isinstance(msg, AIMessage) and msg.tool_calls:
+                for call in msg.tool_calls:
+                    yield {"type": "tool_call", "name": call["name"], "args": call["args"]}
+            elif node == "act" and isinstance(msg, ToolMessage):
+                yield {
+                    "type": "tool_result",
+                    "name": msg.name,
+                    "status": msg.status,
+                    "text": msg.text[:500],
+                }
+        if isinstance(update, dict) and node == "reason" and update.get("model_error"):
+            yield {"type": "model_unavailable", "reason": update["model_error"]}
