@@ -50,6 +50,11 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - len(note))] + note
 
 
+def tool_pool() -> ThreadPoolExecutor:
+    """Threads for tool calls, kept for the life of a graph (a hung tool holds one)."""
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="lingshu-tool")
+
+
 def run_calls(
     calls: Sequence[ToolCall],
     tools: Mapping[str, BaseTool],
@@ -57,11 +62,11 @@ def run_calls(
     *,
     timeout_s: float,
     turn: int,
+    pool: ThreadPoolExecutor,
 ) -> list[CallOutcome]:
     """Run independent calls concurrently; results come back in call order."""
     if not calls:
         return []
-    pool = ThreadPoolExecutor(max_workers=min(4, len(calls)), thread_name_prefix="lingshu-tool")
     started = time.perf_counter()
     futures: list[Future[ToolMessage]] = [
         pool.submit(_invoke, tools[c["name"]], c, ctx) for c in calls
@@ -86,8 +91,6 @@ def run_calls(
         if status == "error":
             audit["error"] = message.text
         outcomes.append(CallOutcome(message, audit))
-    # A hung tool keeps its thread; the turn does not wait for it.
-    pool.shutdown(wait=False, cancel_futures=True)
     return outcomes
 
 

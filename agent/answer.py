@@ -64,5 +64,6 @@ def build_answer(
         "references": references(text, evidence),
         "unknown_citations": [i for i in cited_ids(text) if i not in evidence],
         "warnings": warnings,
+        "model_error": state.get("model_error"),
         "disclaimer": DISCLAIMER,
     }

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from langchain_core.messages import AIMessage, ToolCall
-from langchain_core.tools import BaseTool
 
 import prompts
-from agent.acting import run_calls
 from agent.prompting import is_user_turn
 from agent.settings import Settings
 from agent.state import BRIEF, ConsultState
-from tools.runtime import ToolContext
+from tools.runtime import EvidenceLedger
+
+if TYPE_CHECKING:
+    from agent.graph import Deps
 
 SEARCH_TOOL = "search_guidelines"
 EXCERPT_CHARS = 300
@@ -24,10 +27,9 @@ class Brief:
     message: AIMessage
 
 
-def evidence_brief(
-    state: ConsultState, offered: list[BaseTool], ctx: ToolContext, settings: Settings
-) -> Brief:
+def evidence_brief(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> Brief:
     """Synopsis, images and guideline passages for the question, each cited."""
+    settings = deps.settings
     reason = (
         f"The reasoning model at {_where(settings)} could not be used: {state.get('model_error')}."
     )
@@ -35,23 +37,17 @@ def evidence_brief(
         (m.text for m in reversed(state["messages"]) if is_user_turn(m)), ""
     ).strip()
     passages: list[str] = []
-    search = next((t for t in offered if t.name == SEARCH_TOOL), None)
-    if search is not None and question:
+    if question and any(t.name == SEARCH_TOOL for t in deps.offered(state)):
         call = ToolCall(name=SEARCH_TOOL, args={"query": question[:500], "k": 3}, id="brief")
-        (outcome,) = run_calls(
-            [call], {SEARCH_TOOL: search}, ctx, timeout_s=settings.tool_timeout_s, turn=0
-        )
+        (outcome,) = deps.run([call], state, ledger)
         for eid in (outcome.message.artifact or {}).get("evidence", []):
-            record = ctx.ledger.get(eid)
+            record = ledger.get(eid)
             if record is not None:
                 excerpt = " ".join(record["excerpt"].split())[:EXCERPT_CHARS]
                 passages.append(f"[{eid}] {record['label']}: {excerpt}")
         if outcome.message.status == "error":
             passages.append(outcome.message.text)
-    images = [
-        f"[{eid}] {ctx.ledger.get(eid)['label']}"  # type: ignore[index]
-        for eid in ctx.ledger.ids("image")
-    ]
+    images = [f"[{eid}] {ledger.get(eid)['label']}" for eid in ledger.ids("image")]  # type: ignore[index]
     text = prompts.render(
         "evidence_brief",
         reason=reason,

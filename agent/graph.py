@@ -8,19 +8,20 @@ checkpointer.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
 import prompts
-from agent.acting import offered_tools, run_calls
+from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
 from agent.answer import build_answer, check_reply
 from agent.brief import evidence_brief
 from agent.citations import describe_ids
@@ -47,7 +48,9 @@ class Deps:
     model: BaseChatModel
     tools: list[BaseTool]
     resources: Resources
+    pool: ThreadPoolExecutor = field(default_factory=tool_pool)
     _image_urls: dict[str, str] = field(default_factory=dict)
+    _systems: dict[tuple[Any, ...], str] = field(default_factory=dict)
 
     def offered(self, state: ConsultState) -> list[BaseTool]:
         parts = self.resources.available()
@@ -63,6 +66,26 @@ class Deps:
             guidelines=self.resources.guidelines,
             images=self.resources.images,
             max_output_chars=self.settings.max_tool_output_chars,
+        )
+
+    def system(self, mode: str, offered: list[BaseTool], synopsis: str | None) -> str:
+        """The system prompt, built once per (mode, tools, synopsis): byte-identical reuse."""
+        key = (mode, tuple(t.name for t in offered), synopsis)
+        if key not in self._systems:
+            calling = self.settings.tool_calling
+            self._systems[key] = system_prompt(mode, offered, calling, synopsis)
+        return self._systems[key]
+
+    def run(self, calls: Sequence[ToolCall], state: ConsultState, ledger: EvidenceLedger) -> list[CallOutcome]:
+        """Run tool calls offered in this state, with the session's context."""
+        tools = {t.name: t for t in self.offered(state)}
+        return run_calls(
+            calls,
+            tools,
+            self.context(state, ledger),
+            timeout_s=self.settings.tool_timeout_s,
+            turn=state.get("turn", 0),
+            pool=self.pool,
         )
 
     def image_url(self, record: EvidenceRecord) -> str:
@@ -122,7 +145,7 @@ def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     if spent and offered and not _said_this_turn(state, BUDGET):
         text = prompts.render("budget", rounds=state.get("rounds", 0))
         added.append(HumanMessage(content=text, additional_kwargs={"lingshu": BUDGET}))
-    system = system_prompt(state["mode"], offered, s.tool_calling, state.get("synopsis"))
+    system = deps.system(state["mode"], offered, state.get("synopsis"))
     evidence = state.get("evidence") or {}
     msgs, dropped = model_messages(
         system=system,
@@ -172,15 +195,8 @@ def act(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     """Run the tool calls of the last reply; derived images go back as a user message."""
     call_msg = state["messages"][-1]
     assert isinstance(call_msg, AIMessage)
-    tools = {t.name: t for t in deps.offered(state)}
     ledger = EvidenceLedger(state.get("evidence"))
-    outcomes = run_calls(
-        call_msg.tool_calls,
-        tools,
-        deps.context(state, ledger),
-        timeout_s=deps.settings.tool_timeout_s,
-        turn=state["turn"],
-    )
+    outcomes = deps.run(call_msg.tool_calls, state, ledger)
     messages: list[BaseMessage] = [o.message for o in outcomes]
     derived = [i for o in outcomes for i in (o.message.artifact or {}).get("images", [])]
     if derived:
@@ -191,7 +207,7 @@ def act(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
             )
         )
     if state.get("rejected"):
-        messages.append(_repair(state["rejected"], state, list(tools.values())))
+        messages.append(_repair(state["rejected"], state, deps.offered(state)))
     return {
         "messages": messages,
         "evidence": ledger.new_records,
@@ -220,7 +236,7 @@ def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     """The turn's answer: the model's verified reply, or an evidence brief without it."""
     if state.get("model_error"):
         ledger = EvidenceLedger(state.get("evidence"))
-        brief = evidence_brief(state, deps.offered(state), deps.context(state, ledger), deps.settings)
+        brief = evidence_brief(state, deps, ledger)
         answer = build_answer(state, brief.text, produced_by="evidence_brief", extra=ledger.new_records)
         return {"messages": [brief.message], "evidence": ledger.new_records, "answer": answer}
     final = _final_reply(state)
@@ -274,13 +290,11 @@ def _final_reply(state: ConsultState) -> str | None:
 
 
 def _synopsis(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> str:
-    tool = next((t for t in deps.offered(state) if t.name == SYNOPSIS_TOOL), None)
-    if tool is None:
+    if not any(t.name == SYNOPSIS_TOOL for t in deps.offered(state)):
         return ""
-    call = {"name": SYNOPSIS_TOOL, "args": {}, "id": "synopsis", "type": "tool_call"}
-    ctx = deps.context(state, ledger)
-    (outcome,) = run_calls([call], {SYNOPSIS_TOOL: tool}, ctx, timeout_s=deps.settings.tool_timeout_s, turn=0)  # type: ignore[list-item]
-    message: ToolMessage = outcome.message
+    call = ToolCall(name=SYNOPSIS_TOOL, args={}, id="synopsis", type="tool_call")
+    (outcome,) = deps.run([call], state, ledger)
+    message = outcome.message
     return "" if message.status == "error" else message.text
 
 

@@ -47,10 +47,36 @@ def open_resources(settings: Settings) -> Resources:
 
 
 def _open_guidelines(settings: Settings) -> Any:
-    return None
+    """The guideline store (embedded, or on the Chroma server), or None when none exists yet."""
+    from knowledge.guidelines import GuidelineStore, StoreNotFound
+
+    try:
+        store = GuidelineStore.open(
+            settings.guideline_path,
+            embedding_model=settings.embedding_model,
+            chroma_url=settings.chroma_url,
+            collection=settings.guideline_collection,
+            create=False,
+            reranker=settings.guideline_reranker,
+        )
+    except StoreNotFound:
+        return None
+    return store if store.count() > 0 else None
 
 
 def _open_ehr(settings: Settings) -> Any:
+    """The FHIR server client when ``fhir_base_url`` is set, else the embedded store if present."""
+    from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
+
+    if settings.fhir_base_url:
+        return RemoteFhirClient(
+            settings.fhir_base_url,
+            token=settings.fhir_token,
+            timeout_s=settings.fhir_timeout_s,
+            retries=settings.fhir_retries,
+        )
+    if settings.ehr_path.exists():
+        return EmbeddedFhirStore(settings.ehr_path)
     return None
 
 

@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     """http://host:port of a Chroma server; embedded PersistentClient when unset."""
     embedding_model: str = "all-MiniLM-L6-v2"
+    """sentence-transformers model (name or local path) that embeds guideline chunks."""
+    guideline_collection: str = "lingshu-guidelines"
+    """Chroma collection name (several stores can share one Chroma server)."""
+    guideline_chunk_tokens: int = Field(200, ge=20)
+    guideline_chunk_overlap: int = Field(30, ge=0)
+    guideline_reranker: str | None = None
+    """Optional sentence-transformers CrossEncoder (name or path) reranking fused results."""
 
     # --- EHR (knowledge/ehr) -----------------------------------------------------------
     ehr_db: Path | None = None
@@ -83,6 +90,12 @@ class Settings(BaseSettings):
     fhir_base_url: str | None = None
     """A FHIR R4 server; the embedded SQLite store when unset."""
     fhir_token: str | None = None
+    """Bearer token for the FHIR server (e.g. a SMART on FHIR backend-services access token)."""
+    fhir_timeout_s: float = Field(10.0, gt=0)
+    fhir_retries: int = Field(2, ge=0)
+    """Retries after a connection failure, a timeout or an HTTP 429/5xx answer."""
+    ehr_show_identifiers: bool = False
+    """Show name, MRN and birth date to the model (off: age and sex only)."""
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -50,7 +50,11 @@ def path(name: str) -> str:
     return str(entry)
 
 
+@cache
+def _template(name: str) -> jinja2.Template:
+    return _environment().from_string(load(name))
+
+
 def render(name: str, **variables: Any) -> str:
     """Render the template ``name`` with ``variables``; every variable it uses must be given."""
-    template = _environment().from_string(load(name))
-    return template.render(**variables).strip() + "\n"
+    return _template(name).render(**variables).strip() + "\n"

@@ -6,6 +6,9 @@ from agent.cli.app import app
 
 # Command modules register themselves on ``app`` when imported.
 from agent.cli import consult as _consult  # noqa: E402,F401  isort: skip
+from agent.cli import demo as _demo  # noqa: E402,F401  isort: skip
+from agent.cli import doctor as _doctor  # noqa: E402,F401  isort: skip
+from agent.cli import serving as _serving  # noqa: E402,F401  isort: skip
 
 
 def main() -> None:

@@ -61,7 +61,9 @@ def parse_reply(
     """Extract and validate the tool calls of a reply, native or written in the text."""
     text = message.text if isinstance(message.content, list) else str(message.content or "")
     reply = ParsedReply(text=_strip_blocks(text))
-    raw: list[tuple[str, Any]] = [(c["name"], c.get("args", {})) for c in message.tool_calls]
+    raw: list[tuple[str, Any, str | None]] = [
+        (c["name"], c.get("args", {}), c.get("id")) for c in message.tool_calls
+    ]
     for bad in message.invalid_tool_calls:
         reply.problems.append(
             f"tool call {bad.get('name') or '(no name)'}: arguments are not valid JSON "
@@ -79,12 +81,12 @@ def parse_reply(
                     f'<tool_call> block {position}: expected {{"name": ..., "arguments": {{...}}}}'
                 )
                 continue
-            raw.append((str(obj["name"]), obj.get("arguments", obj.get("parameters", {}))))
+            raw.append((str(obj["name"]), obj.get("arguments", obj.get("parameters", {})), None))
     if len(raw) > max_calls:
         reply.problems.append(f"{len(raw)} tool calls in one reply; at most {max_calls} run")
         raw = raw[:max_calls]
-    for name, args in raw:
-        call, problem = _validate_call(name, args, tools)
+    for name, args, call_id in raw:
+        call, problem = _validate_call(name, args, tools, call_id)
         if problem:
             reply.problems.append(problem)
         elif call is not None:
@@ -174,7 +176,7 @@ def _close(body: str) -> str | None:
 
 
 def _validate_call(
-    name: str, args: Any, tools: Mapping[str, BaseTool]
+    name: str, args: Any, tools: Mapping[str, BaseTool], call_id: str | None = None
 ) -> tuple[ToolCall | None, str | None]:
     tool = tools.get(name)
     if tool is None:
@@ -200,8 +202,8 @@ def _validate_call(
         if unknown:
             expected = ", ".join(sorted(allowed)) or "no arguments"
             return None, f"{name}: unknown argument(s) {', '.join(unknown)}; expected: {expected}"
-    call = ToolCall(name=name, args=args, id=f"call_{uuid.uuid4().hex[:12]}", type="tool_call")
-    return call, None
+    call_id = call_id or f"call_{uuid.uuid4().hex[:12]}"
+    return ToolCall(name=name, args=args, id=call_id, type="tool_call"), None
 
 
 def _describe(error: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ _CORPUS = (
 )
 
 
-def _train_tokenizer(vocab_size: int = 512) -> object:
+def _train_tokenizer(vocab_size: int = 512) -> Any:
     """A byte-level BPE with the Qwen special tokens, wrapped for transformers."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -91,12 +92,12 @@ def _train_tokenizer(vocab_size: int = 512) -> object:
     )
 
 
-def _model_config(tokenizer: object) -> object:
+def _model_config(tokenizer: Any) -> Any:
     from transformers import Qwen2_5_VLConfig
 
-    ids = tokenizer.convert_tokens_to_ids  # type: ignore[attr-defined]
+    ids = tokenizer.convert_tokens_to_ids
     text = {
-        "vocab_size": len(tokenizer),  # type: ignore[arg-type]
+        "vocab_size": len(tokenizer),
         "hidden_size": 64,
         "intermediate_size": 128,
         "num_hidden_layers": 2,
@@ -153,17 +154,20 @@ def build_tiny_qwen(path: Path) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tokenizer = _train_tokenizer()
-    budget = {"min_pixels": TINY_MIN_PIXELS, "max_pixels": TINY_MAX_PIXELS}
     processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(**budget),
+        image_processor=Qwen2VLImageProcessor(
+            min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS
+        ),
         tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(**budget),
+        video_processor=Qwen2VLVideoProcessor(
+            min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS
+        ),
         chat_template=QWEN25_VL_CHAT_TEMPLATE,
     )
     config = _model_config(tokenizer)
     torch.manual_seed(0)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
-    stop_ids = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])  # type: ignore[attr-defined]
+    stop_ids = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
     model.generation_config.eos_token_id = stop_ids
     model.generation_config.pad_token_id = stop_ids[1]
     model.save_pretrained(path)

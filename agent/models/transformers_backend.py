@@ -123,7 +123,9 @@ def _load_uncached(model_id: str, device: str, dtype: Any, attn: str) -> LoadedM
     try:
         processor = AutoProcessor.from_pretrained(source)
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            source, dtype=dtype, attn_implementation=attn
+            source,  # type: ignore[arg-type]  # transformers' decorator confuses mypy
+            dtype=dtype,
+            attn_implementation=attn,
         )
     except OSError as exc:  # transformers reports missing files and an unreachable hub as OSError
         raise weights_missing(model_id, str(exc).splitlines()[0]) from exc

@@ -1,0 +1,214 @@
+"""``lingshu consult`` (one question) and ``lingshu chat`` (a multi-turn session)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from agent.cli.app import app
+from agent.cli.options import (
+    Backend,
+    BaseUrl,
+    DataDir,
+    Mode,
+    Model,
+    ToolCalling,
+    build_settings,
+    console,
+    err,
+)
+from agent.report import to_json, to_markdown
+from agent.session import InputError, Lingshu, TurnResult, UnknownSession
+from agent.settings import Settings
+
+Images = Annotated[
+    list[Path] | None,
+    typer.Option("--image", "-i", help="An image for this question (repeat for several)."),
+]
+Patient = Annotated[str | None, typer.Option("--patient", "-p", help="Patient id (bound to the session).")]
+SessionId = Annotated[str | None, typer.Option("--session", "-s", help="Continue this session.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+
+
+def run_turn(
+    agent: Lingshu,
+    question: str,
+    *,
+    session_id: str | None,
+    images: list[Path],
+    patient_id: str | None,
+    mode: str | None,
+    as_json: bool,
+) -> TurnResult:
+    """Run one turn, showing its steps live unless JSON was asked for."""
+    kwargs: dict[str, Any] = {
+        "session_id": session_id,
+        "images": images,
+        "patient_id": patient_id,
+        "mode": mode,
+    }
+    try:
+        if as_json:
+            result = agent.ask(question, **kwargs)
+        else:
+            result = _ask_live(agent, question, kwargs)
+    except (InputError, UnknownSession) as exc:
+        err.print(f"[red]Error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if result.answer.get("produced_by") == "evidence_brief":
+        err.print(model_down_line(agent.settings, result.answer.get("model_error")))
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
+    else:
+        console.print(Panel(Markdown(to_markdown(result.answer)), title="Lingshu", expand=True))
+        console.print(f"[dim]session {result.session_id} — continue with --session {result.session_id}[/dim]")
+    return result
+
+
+def _ask_live(agent: Lingshu, question: str, kwargs: dict[str, Any]) -> TurnResult:
+    final: dict[str, Any] | None = None
+    with console.status("[cyan]Thinking…", spinner="dots") as status:
+        for event in agent.stream(question, **kwargs):
+            kind = event["type"]
+            if kind == "tool_call":
+                args = ", ".join(f"{k}={v!r}" for k, v in event["args"].items())
+                console.print(f"[cyan]→ {event['name']}({args})[/cyan]")
+                status.update(f"[cyan]Running {event['name']}…")
+            elif kind == "tool_result":
+                style = "red" if event["status"] == "error" else "green"
+                first = event["text"].splitlines()[0] if event["text"] else ""
+                console.print(f"[{style}]  ← {event['name']}: {first[:100]}[/{style}]")
+                status.update("[cyan]Thinking…")
+            elif kind == "answer":
+                final = event
+    assert final is not None, "the stream ended without an answer"
+    session_id = str(final.pop("session_id"))
+    evidence = final.pop("evidence", {})
+    return TurnResult(session_id=session_id, answer=final, evidence=evidence)
+
+
+def model_down_line(settings: Settings, reason: object) -> str:
+    if settings.backend == "openai":
+        return (
+            f"[yellow]No model answered at {settings.base_url} ({reason}). "
+            "Start Lingshu there with the command `lingshu vllm-command` prints; "
+            "showing the evidence brief instead.[/yellow]"
+        )
+    return f"[yellow]The in-process model could not be used ({reason}); showing the evidence brief.[/yellow]"
+
+
+@app.command()
+def consult(
+    question: Annotated[str, typer.Argument(help="The clinical question.")],
+    image: Images = None,
+    patient: Patient = None,
+    session: SessionId = None,
+    as_json: AsJson = False,
+    mode: Mode = None,
+    backend: Backend = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    tool_calling: ToolCalling = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Ask one question (with images and a patient) and print the cited answer."""
+    settings = build_settings(
+        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+    )
+    agent = Lingshu(settings)
+    run_turn(
+        agent,
+        question,
+        session_id=session,
+        images=list(image or []),
+        patient_id=patient,
+        mode=mode,
+        as_json=as_json,
+    )
+
+
+CHAT_HELP = """Type a question and press Enter. Commands:
+  /image PATH   attach an image to your next question
+  /session      show the session id
+  /new          start a new session (same patient)
+  /quit         leave (Ctrl-D works too)"""
+
+
+@app.command()
+def chat(
+    patient: Patient = None,
+    session: SessionId = None,
+    mode: Mode = None,
+    backend: Backend = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    tool_calling: ToolCalling = None,
+    data_dir: DataDir = None,
+) -> None:
+    """A multi-turn consultation in the terminal; the session is saved after every step."""
+    settings = build_settings(
+        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+    )
+    agent = Lingshu(settings)
+    if session and not agent.exists(session):
+        err.print(f"[red]Error:[/red] no session {session!r} in {settings.sessions_path}")
+        raise typer.Exit(2)
+    _enable_line_history(settings.data_dir / "chat_history")
+    console.print(Panel(CHAT_HELP, title="lingshu chat", expand=False))
+    pending: list[Path] = []
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            break
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            break
+        if line == "/session":
+            console.print(f"session: {session or '(none yet)'}")
+            continue
+        if line == "/new":
+            session = None
+            console.print("[dim]new session[/dim]")
+            continue
+        if line.startswith("/image"):
+            pending.append(Path(line.removeprefix("/image").strip()).expanduser())
+            console.print(f"[dim]{len(pending)} image(s) attached to your next question[/dim]")
+            continue
+        try:
+            result = run_turn(
+                agent,
+                line,
+                session_id=session,
+                images=pending,
+                patient_id=patient,
+                mode=mode,
+                as_json=False,
+            )
+        except typer.Exit:
+            pending = []
+            continue  # the error was shown; the session is unchanged
+        session, pending = result.session_id, []
+
+
+def _enable_line_history(path: Path) -> None:
+    try:
+        import readline
+    except ImportError:  # pragma: no cover - not on every platform
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        readline.read_history_file(str(path))
+    import atexit
+
+    atexit.register(readline.write_history_file, str(path))
+
+
+__all__ = ["chat", "consult", "run_turn", "to_json"]

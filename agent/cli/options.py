@@ -1,0 +1,36 @@
+"""Options shared by the consultation commands, and building Settings from them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from agent.settings import Settings
+
+console = Console()
+err = Console(stderr=True)
+
+Backend = Annotated[
+    str | None, typer.Option("--backend", help="openai (a vLLM/OpenAI-compatible server) or transformers (in-process).")
+]
+Model = Annotated[str | None, typer.Option("--model", help="Model name on the server, or hub id / local path.")]
+BaseUrl = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")
+]
+ToolCalling = Annotated[
+    str | None, typer.Option("--tool-calling", help="prompted (tool specs in the prompt) or native (server tool_calls).")
+]
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where sessions, images and stores live.")]
+Mode = Annotated[str | None, typer.Option("--mode", help="clinical | education | report.")]
+
+
+def build_settings(**options: Any) -> Settings:
+    """CLI options beat environment, lingshu.toml and defaults."""
+    try:
+        return Settings(**{k: v for k, v in options.items() if v is not None})
+    except ValueError as exc:
+        err.print(f"[red]Invalid setting:[/red] {exc}")
+        raise typer.Exit(2) from None

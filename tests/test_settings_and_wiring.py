@@ -1,0 +1,69 @@
+"""Settings precedence, the SQLite session store, and the graph's wiring snapshot."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agent.checkpoints import open_sqlite_checkpointer
+from agent.graph import build_graph
+from agent.settings import Settings
+from tests.fakes import ScriptedChatModel
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
+
+
+def test_precedence_argument_env_toml_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = tmp_path / "lingshu.toml"
+    toml.write_text(
+        'model = "from-toml"\nbase_url = "http://toml:1/v1"\nmax_tool_rounds = 3\n'
+        'tool_calling = "native"\n'
+    )
+    monkeypatch.setenv("LINGSHU_CONFIG", str(toml))
+    monkeypatch.setenv("LINGSHU_BASE_URL", "http://env:2/v1")
+    monkeypatch.setenv("LINGSHU_MODEL", "from-env")
+    settings = Settings(model="from-argument")
+    assert settings.model == "from-argument"  # argument beats environment
+    assert settings.base_url == "http://env:2/v1"  # environment beats toml
+    assert settings.max_tool_rounds == 3 and settings.tool_calling == "native"  # toml beats default
+    assert settings.max_repairs == 2  # default
+    assert Settings().backend == "openai"
+
+
+def test_defaults_point_at_local_vllm() -> None:
+    s = Settings()
+    assert (s.backend, s.base_url, s.model, s.tool_calling) == (
+        "openai",
+        "http://127.0.0.1:8000/v1",
+        "lingshu-medical-mllm/Lingshu-7B",
+        "prompted",
+    )
+    assert s.sessions_path.endswith("lingshu-data/sessions.sqlite")
+
+
+def test_bad_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINGSHU_TOOL_CALLING", "telepathic")
+    with pytest.raises(ValueError, match="tool_calling"):
+        Settings()
+
+
+def test_sqlite_store_uses_wal_and_busy_timeout(tmp_path: Path) -> None:
+    saver = open_sqlite_checkpointer(tmp_path / "s" / "sessions.sqlite")
+    mode = saver.conn.execute("PRAGMA journal_mode").fetchone()[0]
+    timeout = saver.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    assert mode == "wal" and timeout >= 5000
+    # A second connection (another process) can read while the first holds the file.
+    other = sqlite3.connect(tmp_path / "s" / "sessions.sqlite")
+    assert other.execute("SELECT COUNT(*) FROM checkpoints").fetchone() == (0,)
+
+
+def test_graph_wiring_matches_snapshot() -> None:
+    graph = build_graph(Settings(), model=ScriptedChatModel(), tools=[])
+    drawn = graph.get_graph().draw_mermaid()
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":  # after an intended change: review the diff
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(drawn)
+    assert drawn == SNAPSHOT.read_text(), "graph wiring changed: review and update the snapshot"
