@@ -22,7 +22,7 @@ from langgraph.types import Checkpointer
 
 import prompts
 from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
-from agent.answer import build_answer, check_reply
+from agent.answer import build_answer, check_reply, looks_like_text
 from agent.brief import evidence_brief
 from agent.citations import describe_ids
 from agent.models import load_chat_model
@@ -32,7 +32,7 @@ from agent.prompting import is_user_turn, marker, model_messages, system_prompt
 from agent.resources import Resources, open_resources
 from agent.checkpoints import close_orphaned_calls
 from agent.settings import Settings
-from agent.state import BUDGET, REPAIR, TOOL_IMAGES, ConsultState, InputState
+from agent.state import BUDGET, REJECTED, REPAIR, TOOL_IMAGES, ConsultState, InputState
 from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ def _take_reply(
     if parsed.calls:
         kept = AIMessage(content=reply.text, tool_calls=parsed.calls, id=reply.id)
         return {"messages": [kept], "rejected": parsed.problems, "repairs": repairs + 1 * bool(parsed.problems)}
-    bad = AIMessage(content=reply.text, id=reply.id, additional_kwargs={"lingshu": REPAIR})
+    bad = AIMessage(content=reply.text, id=reply.id, additional_kwargs={"lingshu": REJECTED})
     if repairs < deps.settings.max_repairs:
         return {"messages": [bad, _repair(parsed.problems, state, offered)], "repairs": repairs + 1}
     notes.append("the model's tool calls could not be used: " + "; ".join(parsed.problems))
@@ -225,8 +225,11 @@ def verify(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         return {}
     repairs = state.get("repairs", 0)
     if repairs < deps.settings.max_repairs:
-        offered = deps.offered(state)
-        return {"messages": [_repair(problems, state, offered)], "repairs": repairs + 1}
+        rejected = AIMessage(
+            content=reply.content, id=reply.id, additional_kwargs={"lingshu": REJECTED}
+        )
+        repair = _repair(problems, state, deps.offered(state))
+        return {"messages": [rejected, repair], "repairs": repairs + 1}
     notes = list(state.get("notes") or [])
     notes.extend(f"unresolved after {repairs} repair(s): {p}" for p in problems)
     return {"notes": notes}
@@ -240,8 +243,9 @@ def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         answer = build_answer(state, brief.text, produced_by="evidence_brief", extra=ledger.new_records)
         return {"messages": [brief.message], "evidence": ledger.new_records, "answer": answer}
     final = _final_reply(state)
-    produced_by = "model" if final is not None else "none"
-    return {"answer": build_answer(state, final or "", produced_by=produced_by)}
+    if final is None or not looks_like_text(final):
+        return {"answer": build_answer(state, "", produced_by="none")}
+    return {"answer": build_answer(state, final, produced_by="model")}
 
 
 # --- routers ------------------------------------------------------------------------------

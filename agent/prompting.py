@@ -21,7 +21,7 @@ from langchain_core.tools import BaseTool
 
 import prompts
 from agent.models.protocol import render_tools_block, to_prompted
-from agent.state import BRIEF, BUDGET, REPAIR
+from agent.state import BRIEF, BUDGET, REJECTED, REPAIR
 from knowledge.imaging import fit_pixels
 from tools.runtime import EvidenceRecord
 
@@ -66,7 +66,7 @@ def history_for_model(messages: Sequence[BaseMessage], turn_start: int) -> list[
         tag = marker(msg)
         if tag == BRIEF:
             continue
-        if index < turn_start and tag in (REPAIR, BUDGET):
+        if index < turn_start and tag in (REPAIR, BUDGET, REJECTED):
             continue
         kept.append(msg)
     return kept

@@ -19,6 +19,8 @@ Mode = Literal["clinical", "education", "report"]
 # Markers in ``additional_kwargs["lingshu"]`` for messages the framework adds.
 REPAIR = "repair"
 """A message to the model naming what was wrong with its last reply."""
+REJECTED = "rejected"
+"""A model reply that failed the checks (kept for the record, hidden from later turns)."""
 TOOL_IMAGES = "tool_images"
 """Images a tool derived, shown to the model as a user image message."""
 BUDGET = "budget"

@@ -203,11 +203,18 @@ def test_unresolved_citation_stays_visible(tmp_path: Path) -> None:
 
 
 def test_garbage_reply_is_rejected(tmp_path: Path) -> None:
-    agent, model = make_agent(tmp_path, ["#$%^ 12 ## <|im_start|>", "", "A readable answer."])
+    agent, model = make_agent(
+        tmp_path, ["#$%^ 12 ## <|im_start|>", "", "A readable answer.", "Follow-up answer."]
+    )
     result = agent.ask("Chest pain?")
     assert "not readable text" in model.prompts[1][-1].text
     assert "empty" in model.prompts[2][-1].text
     assert result.text == "A readable answer."
+    # The next turn's prompt carries the good answer, not the rejected replies or repairs.
+    agent.ask("And then?", session_id=result.session_id)
+    seen = model.prompt_text(-1)
+    assert "A readable answer." in seen
+    assert "#$%^" not in seen and "could not be used" not in seen
 
 
 def test_multi_turn_memory_survives_a_new_process(tmp_path: Path) -> None:

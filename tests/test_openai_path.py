@@ -133,3 +133,40 @@ def test_console_script_runs_in_a_fresh_process(tmp_path: Path) -> None:
         )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["text"] == "Hello from the served model."
+
+
+def test_chat_repl_keeps_the_conversation(tmp_path: Path) -> None:
+    replies = [{"content": "First reply."}, {"content": "Second reply, remembering the first."}]
+    with serving(replies) as server:
+        result = CliRunner().invoke(
+            app,
+            ["chat", "--base-url", server.base_url],
+            input="Patient with fever.\n/image /no/such.png\nAny news?\nWhat next?\n/quit\n",
+        )
+    assert result.exit_code == 0, result.output
+    assert "First reply." in result.stdout and "Second reply" in result.stdout
+    # The bad image path was refused with a clear message and lost nothing.
+    assert "no such image file" in result.stderr
+    last = server.requests[-1]["messages"]
+    assert [m["content"] for m in last if m["role"] == "user"] == ["Patient with fever.", "What next?"]
+
+
+def test_two_processes_share_the_session_store(tmp_path: Path) -> None:
+    replies = [{"content": "Answer A."}, {"content": "Answer B."}]
+    with serving(replies) as server:
+        env = {**os.environ, "LINGSHU_BASE_URL": server.base_url}
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "agent.cli", "consult", "--json", f"Question {i}"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for i in (1, 2)
+        ]
+        outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    answers = sorted(json.loads(out)["text"] for out, _ in outputs)
+    assert answers == ["Answer A.", "Answer B."]
+    assert len({json.loads(out)["session_id"] for out, _ in outputs}) == 2

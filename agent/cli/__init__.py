@@ -8,6 +8,8 @@ from agent.cli.app import app
 from agent.cli import consult as _consult  # noqa: E402,F401  isort: skip
 from agent.cli import demo as _demo  # noqa: E402,F401  isort: skip
 from agent.cli import doctor as _doctor  # noqa: E402,F401  isort: skip
+from agent.cli import ehr as _ehr  # noqa: E402,F401  isort: skip
+from agent.cli import ingest as _ingest  # noqa: E402,F401  isort: skip
 from agent.cli import serving as _serving  # noqa: E402,F401  isort: skip
 
 

@@ -122,10 +122,8 @@ def _load_uncached(model_id: str, device: str, dtype: Any, attn: str) -> LoadedM
     log.info("loading %s on %s (%s, %s)", source, device, dtype, attn)
     try:
         processor = AutoProcessor.from_pretrained(source)
-        model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            source,  # type: ignore[arg-type]  # transformers' decorator confuses mypy
-            dtype=dtype,
-            attn_implementation=attn,
+        model: Any = Qwen2_5_VLForConditionalGeneration.from_pretrained(
+            source, dtype=dtype, attn_implementation=attn
         )
     except OSError as exc:  # transformers reports missing files and an unreachable hub as OSError
         raise weights_missing(model_id, str(exc).splitlines()[0]) from exc

@@ -1,0 +1,38 @@
+# Set-up and the everyday commands. `make demo` and `make test` each do the whole
+# set-up on a fresh machine first (a virtual environment in .venv).
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+# The matching torch/torchvision pair; on the project's CPU machines pip takes it from
+# local disk. On a GPU machine any matching pair works (TORCH_PAIR="torch torchvision").
+TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: setup demo test lint format clean
+
+setup: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH_PAIR)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/lingshu demo
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
