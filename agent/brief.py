@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from langchain_core.messages import AIMessage, ToolCall
@@ -33,9 +32,7 @@ def evidence_brief(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> B
     reason = (
         f"The reasoning model at {_where(settings)} could not be used: {state.get('model_error')}."
     )
-    question = next(
-        (m.text for m in reversed(state["messages"]) if is_user_turn(m)), ""
-    ).strip()
+    question = next((m.text for m in reversed(state["messages"]) if is_user_turn(m)), "").strip()
     passages: list[str] = []
     if question and any(t.name == SEARCH_TOOL for t in deps.offered(state)):
         call = ToolCall(name=SEARCH_TOOL, args={"query": question[:500], "k": 3}, id="brief")

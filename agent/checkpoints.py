@@ -63,7 +63,8 @@ def close_orphaned_calls(
                 )
     if not changed:
         return list(messages), None
-    return repaired, [RemoveMessage(id=REMOVE_ALL_MESSAGES), *repaired]
+    remove_all: AnyMessage = RemoveMessage(id=REMOVE_ALL_MESSAGES)  # type: ignore[assignment]
+    return repaired, [remove_all, *repaired]
 
 
 def open_checkpointer(settings: Settings) -> SqliteSaver:

@@ -8,8 +8,8 @@ checkpointer.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
@@ -24,13 +24,13 @@ import prompts
 from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
 from agent.answer import build_answer, check_reply, looks_like_text
 from agent.brief import evidence_brief
+from agent.checkpoints import close_orphaned_calls
 from agent.citations import describe_ids
 from agent.models import load_chat_model
 from agent.models.calling import ModelCallFailed, call_model
 from agent.models.protocol import parse_reply
 from agent.prompting import is_user_turn, marker, model_messages, system_prompt
 from agent.resources import Resources, open_resources
-from agent.checkpoints import close_orphaned_calls
 from agent.settings import Settings
 from agent.state import BUDGET, REJECTED, REPAIR, TOOL_IMAGES, ConsultState, InputState
 from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext
@@ -76,7 +76,9 @@ class Deps:
             self._systems[key] = system_prompt(mode, offered, calling, synopsis)
         return self._systems[key]
 
-    def run(self, calls: Sequence[ToolCall], state: ConsultState, ledger: EvidenceLedger) -> list[CallOutcome]:
+    def run(
+        self, calls: Sequence[ToolCall], state: ConsultState, ledger: EvidenceLedger
+    ) -> list[CallOutcome]:
         """Run tool calls offered in this state, with the session's context."""
         tools = {t.name: t for t in self.offered(state)}
         return run_calls(
@@ -110,8 +112,14 @@ def intake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     ledger = EvidenceLedger(state.get("evidence"))
     user = messages[-1]
     image_ids = [
-        ledger.cite("image", rec["sha256"], label=rec.get("label", rec["source_name"]), citation=rec)
-        for rec in state.get("incoming_images") or []
+        ledger.cite(
+            "image",
+            image["citation"]["sha256"],
+            label=image["label"],
+            excerpt=image["excerpt"],
+            citation=image["citation"],
+        )
+        for image in state.get("incoming_images") or []
     ]
     if image_ids:
         tagged = HumanMessage(
@@ -183,7 +191,11 @@ def _take_reply(
         return {"messages": [AIMessage(content=parsed.text, id=reply.id)], "notes": notes}
     if parsed.calls:
         kept = AIMessage(content=reply.text, tool_calls=parsed.calls, id=reply.id)
-        return {"messages": [kept], "rejected": parsed.problems, "repairs": repairs + 1 * bool(parsed.problems)}
+        return {
+            "messages": [kept],
+            "rejected": parsed.problems,
+            "repairs": repairs + 1 * bool(parsed.problems),
+        }
     bad = AIMessage(content=reply.text, id=reply.id, additional_kwargs={"lingshu": REJECTED})
     if repairs < deps.settings.max_repairs:
         return {"messages": [bad, _repair(parsed.problems, state, offered)], "repairs": repairs + 1}
@@ -240,7 +252,9 @@ def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     if state.get("model_error"):
         ledger = EvidenceLedger(state.get("evidence"))
         brief = evidence_brief(state, deps, ledger)
-        answer = build_answer(state, brief.text, produced_by="evidence_brief", extra=ledger.new_records)
+        answer = build_answer(
+            state, brief.text, produced_by="evidence_brief", extra=ledger.new_records
+        )
         return {"messages": [brief.message], "evidence": ledger.new_records, "answer": answer}
     final = _final_reply(state)
     if final is None or not looks_like_text(final):

@@ -36,7 +36,10 @@ class Resources:
 
 def open_resources(settings: Settings) -> Resources:
     """Open every configured store; never raises for a store that is absent."""
-    resources = Resources(images=ImageStore(settings.images_path))
+    images = ImageStore(
+        settings.images_path, min_pixels=settings.min_pixels, max_pixels=settings.max_pixels
+    )
+    resources = Resources(images=images)
     for name, opener in _OPENERS.items():
         try:
             setattr(resources, name, opener(settings))

@@ -65,8 +65,8 @@ class Lingshu:
     ) -> None:
         self.settings = settings or Settings()
         self.resources = resources if resources is not None else open_resources(self.settings)
-        self.checkpointer = checkpointer if checkpointer is not None else open_checkpointer(
-            self.settings
+        self.checkpointer = (
+            checkpointer if checkpointer is not None else open_checkpointer(self.settings)
         )
         self.graph = build_graph(
             self.settings,
@@ -80,7 +80,7 @@ class Lingshu:
     def new_session(self, *, patient_id: str | None = None, mode: str | None = None) -> str:
         """Create a session bound to a patient (or none) and return its id."""
         session_id = uuid.uuid4().hex[:12]
-        values = {"patient_id": patient_id, "mode": mode or self.settings.mode, "messages": []}
+        values: dict[str, Any] = {"patient_id": patient_id, "mode": mode or self.settings.mode, "messages": []}
         self.graph.update_state(_config(session_id), values, as_node="respond")
         return session_id
 
@@ -99,9 +99,13 @@ class Lingshu:
         for msg in self.state(session_id).get("messages", []):
             if is_user_turn(msg):
                 out.append({"role": "user", "text": msg.text})
-            elif isinstance(msg, AIMessage) and not msg.tool_calls and msg.text:
-                if msg.additional_kwargs.get("lingshu") in (None, "brief"):
-                    out.append({"role": "assistant", "text": msg.text})
+            elif (
+                isinstance(msg, AIMessage)
+                and not msg.tool_calls
+                and msg.text
+                and msg.additional_kwargs.get("lingshu") in (None, "brief")
+            ):
+                out.append({"role": "assistant", "text": msg.text})
         return out
 
     # --- turns ------------------------------------------------------------------------
@@ -163,7 +167,9 @@ class Lingshu:
                 info = self.resources.images.add(image)
             except ImageError as exc:
                 raise InputError(f"image {image}: {exc}") from exc
-            stored.append(info.citation())
+            stored.append(
+                {"citation": info.citation(), "label": info.label(), "excerpt": info.summary()}
+            )
         if session_id is None:
             session_id = self.new_session(patient_id=patient_id, mode=mode)
         else:
@@ -200,9 +206,9 @@ def _config(session_id: str) -> RunnableConfig:
 def _events(mode_name: str, data: Any) -> Iterator[dict[str, Any]]:
     if mode_name == "messages":
         chunk, meta = data
-        if isinstance(chunk, AIMessageChunk) and meta.get("langgraph_node") == "reason":
-            if chunk.text:
-                yield {"type": "token", "text": chunk.text}
+        node = meta.get("langgraph_node")
+        if isinstance(chunk, AIMessageChunk) and node == "reason" and chunk.text:
+            yield {"type": "token", "text": chunk.text}
         return
     for node, update in (data or {}).items():
         for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:

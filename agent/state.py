@@ -51,7 +51,7 @@ class InputState(TypedDict, total=False):
     mode: Mode
     """clinical | education | report; a session may switch between turns."""
     incoming_images: list[dict[str, Any]]
-    """Citation records of images the caller stored for this turn (intake gives them ids)."""
+    """Images the caller stored for this turn: citation, label, excerpt (intake gives ids)."""
 
 
 class ConsultState(InputState, total=False):

@@ -20,16 +20,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from langchain_core.messages import AIMessage, HumanMessage  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
 
-from agent.checkpoints import open_sqlite_checkpointer  # noqa: E402
-from agent.graph import build_graph  # noqa: E402
-from agent.resources import Resources  # noqa: E402
-from agent.settings import Settings  # noqa: E402
-from knowledge.imaging import ImageStore  # noqa: E402
-from tests.fakes import ScriptedChatModel  # noqa: E402
+from agent.checkpoints import open_sqlite_checkpointer
+from agent.graph import build_graph
+from agent.resources import Resources
+from agent.settings import Settings
+from knowledge.imaging import ImageStore
+from tests.fakes import ScriptedChatModel
 
 
 @tool

@@ -21,12 +21,11 @@ class OutboundConnectionBlocked(RuntimeError):
 
 
 def _is_loopback(address: object) -> bool:
-    if isinstance(address, tuple) and address:
-        host = str(address[0])
-    elif isinstance(address, str):
+    if isinstance(address, str):
         return True  # AF_UNIX socket path
-    else:
+    if not (isinstance(address, tuple) and address):
         return False
+    host = str(address[0])
     if host in {"localhost", ""}:
         return True
     try:

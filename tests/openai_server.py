@@ -49,7 +49,9 @@ class OpenAICompatibleServer:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/v1/models":
-                    self._json(200, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
+                    self._json(
+                        200, {"object": "list", "data": [{"id": server.model, "object": "model"}]}
+                    )
                 else:
                     self._json(404, {"error": {"message": "not found"}})
 

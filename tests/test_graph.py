@@ -51,7 +51,9 @@ def slow_lookup(seconds: float) -> str:
     return "finally done"
 
 
-def make_agent(tmp_path: Path, script: list[Any], **overrides: Any) -> tuple[Lingshu, ScriptedChatModel]:
+def make_agent(
+    tmp_path: Path, script: list[Any], **overrides: Any
+) -> tuple[Lingshu, ScriptedChatModel]:
     settings = Settings(data_dir=tmp_path / "data", **overrides)
     model = ScriptedChatModel(script=script)
     return Lingshu(settings, model=model, tools=[lookup_guideline, slow_lookup]), model
@@ -85,7 +87,9 @@ def test_several_calls_in_one_reply_run_and_keep_order(tmp_path: Path) -> None:
     agent, model = make_agent(
         tmp_path,
         [
-            call("lookup_guideline", topic="pneumonia") + "\n" + call("lookup_guideline", topic="sepsis"),
+            call("lookup_guideline", topic="pneumonia")
+            + "\n"
+            + call("lookup_guideline", topic="sepsis"),
             "Pneumonia with sepsis criteria [G1, G2].",
         ],
     )
@@ -170,7 +174,9 @@ def test_tool_budget_exhaustion_still_answers_and_says_so(tmp_path: Path) -> Non
 
 def test_repair_budget_exhaustion_ends_the_turn_cleanly(tmp_path: Path) -> None:
     garbage = "<tool_call>{{{ ]]]</tool_call>"
-    agent, _ = make_agent(tmp_path, [garbage, garbage, garbage, "Back to normal [G1]?"], max_repairs=2)
+    agent, _ = make_agent(
+        tmp_path, [garbage, garbage, garbage, "Back to normal [G1]?"], max_repairs=2
+    )
     result = agent.ask("Chest pain?")
     assert result.answer["produced_by"] == "none"
     assert any("tool calls could not be used" in w for w in result.answer["warnings"])
@@ -223,7 +229,11 @@ def test_multi_turn_memory_survives_a_new_process(tmp_path: Path) -> None:
     # A new Lingshu (as a new process would build) on the same session file.
     again, model = make_agent(
         tmp_path,
-        [call("lookup_guideline", topic="sepsis"), call("lookup_guideline", topic="chest pain"), "Still ACS [G1], sepsis unlikely [G2]."],
+        [
+            call("lookup_guideline", topic="sepsis"),
+            call("lookup_guideline", topic="chest pain"),
+            "Still ACS [G1], sepsis unlikely [G2].",
+        ],
     )
     second = again.ask("What about sepsis?", session_id=first.session_id)
     seen = model.prompt_text(0)
@@ -281,7 +291,7 @@ def test_bad_input_is_refused_and_session_stays_usable(tmp_path: Path) -> None:
         agent.ask("Look", session_id=first.session_id, images=[tmp_path / "missing.png"])
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    with pytest.raises(InputError, match="broken.png"):
+    with pytest.raises(InputError, match=r"broken\.png"):
         agent.ask("Look", session_id=first.session_id, images=[broken])
     second = agent.ask("Still there?", session_id=first.session_id)
     assert second.text == "Second answer."

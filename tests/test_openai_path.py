@@ -40,7 +40,9 @@ def image_parts(request: dict[str, Any]) -> list[str]:
     urls = []
     for message in request["messages"]:
         if isinstance(message.get("content"), list):
-            urls += [p["image_url"]["url"] for p in message["content"] if p.get("type") == "image_url"]
+            urls += [
+                p["image_url"]["url"] for p in message["content"] if p.get("type") == "image_url"
+            ]
     return urls
 
 
@@ -62,7 +64,9 @@ def test_prompted_tool_call_with_image_round_trip(xray: Path) -> None:
     assert '"name": "zoom"' in first["messages"][0]["content"]
     assert first["stop"] == ["<tool_response>"]
     # The user image went as a data URL; the zoomed crop came back as a second image.
-    assert len(image_parts(first)) == 1 and image_parts(first)[0].startswith("data:image/png;base64,")
+    assert len(image_parts(first)) == 1 and image_parts(first)[0].startswith(
+        "data:image/png;base64,"
+    )
     assert len(image_parts(second)) == 2
     assert any("<tool_response>" in str(m["content"]) for m in second["messages"])
     assert {m["role"] for m in second["messages"]} <= {"system", "user", "assistant"}
@@ -75,7 +79,13 @@ def test_native_tool_calls(xray: Path) -> None:
     ]
     with serving(replies) as server:
         code, out, _ = consult(
-            "--base-url", server.base_url, "--tool-calling", "native", "--image", str(xray), "Images?"
+            "--base-url",
+            server.base_url,
+            "--tool-calling",
+            "native",
+            "--image",
+            str(xray),
+            "Images?",
         )
     assert code == 0, out
     assert out["text"] == "One chest image is available [I1]."
@@ -148,7 +158,10 @@ def test_chat_repl_keeps_the_conversation(tmp_path: Path) -> None:
     # The bad image path was refused with a clear message and lost nothing.
     assert "no such image file" in result.stderr
     last = server.requests[-1]["messages"]
-    assert [m["content"] for m in last if m["role"] == "user"] == ["Patient with fever.", "What next?"]
+    assert [m["content"] for m in last if m["role"] == "user"] == [
+        "Patient with fever.",
+        "What next?",
+    ]
 
 
 def test_two_processes_share_the_session_store(tmp_path: Path) -> None:

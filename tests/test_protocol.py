@@ -82,16 +82,37 @@ def test_several_calls_and_trailing_prose() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('<tool_call>{"name": "order_mri", "arguments": {}}</tool_call>', "unknown tool 'order_mri'; the tools you can call are: crop, search"),
-        ('<tool_call>{"name": "search", "arguments": {}}</tool_call>', "search: missing required argument 'query'"),
-        ('<tool_call>{"name": "search", "arguments": {"query": "x", "k": "many"}}</tool_call>', "search: argument 'k'"),
-        ('<tool_call>{"name": "search", "arguments": {"query": "x", "patient": "p2"}}</tool_call>', "unknown argument(s) patient"),
-        ('<tool_call>{"name": "search", "arguments": {"query": "x", "ctx": {}}}</tool_call>', "unknown argument(s) ctx"),
-        ('<tool_call>{"name": "crop", "arguments": {"image_id": "I1", "box": {"x0": 2, "x1": 1}}}</tool_call>', "crop: argument 'box.x0'"),
+        (
+            '<tool_call>{"name": "order_mri", "arguments": {}}</tool_call>',
+            "unknown tool 'order_mri'; the tools you can call are: crop, search",
+        ),
+        (
+            '<tool_call>{"name": "search", "arguments": {}}</tool_call>',
+            "search: missing required argument 'query'",
+        ),
+        (
+            '<tool_call>{"name": "search", "arguments": {"query": "x", "k": "many"}}</tool_call>',
+            "search: argument 'k'",
+        ),
+        (
+            '<tool_call>{"name": "search", "arguments": {"query": "x", "patient": "p2"}}</tool_call>',
+            "unknown argument(s) patient",
+        ),
+        (
+            '<tool_call>{"name": "search", "arguments": {"query": "x", "ctx": {}}}</tool_call>',
+            "unknown argument(s) ctx",
+        ),
+        (
+            '<tool_call>{"name": "crop", "arguments": {"image_id": "I1", "box": {"x0": 2, "x1": 1}}}</tool_call>',
+            "crop: argument 'box.x0'",
+        ),
         ("<tool_call>search(query='x')</tool_call>", "block 1: no JSON object found"),
         ('<tool_call>{"name": "search" "arguments": {}}</tool_call>', "block 1: invalid JSON"),
         ('<tool_call>{"arguments": {"query": "x"}}</tool_call>', 'expected {"name": ...'),
-        ('<tool_call>{"name": "search", "arguments": [1, 2]}</tool_call>', "'arguments' must be a JSON object"),
+        (
+            '<tool_call>{"name": "search", "arguments": [1, 2]}</tool_call>',
+            "'arguments' must be a JSON object",
+        ),
     ],
 )
 def test_rejections_name_exactly_what_was_wrong(text: str, message: str) -> None:
@@ -129,14 +150,26 @@ def test_tools_block_hides_injected_arguments() -> None:
 def test_to_prompted_rewrites_tool_roles_as_qwen_does() -> None:
     history = [
         HumanMessage(content="Q"),
-        AIMessage(content="", tool_calls=[{"name": "search", "args": {"query": "x"}, "id": "c1", "type": "tool_call"}]),
+        AIMessage(
+            content="",
+            tool_calls=[
+                {"name": "search", "args": {"query": "x"}, "id": "c1", "type": "tool_call"}
+            ],
+        ),
         ToolMessage(content="result one", tool_call_id="c1"),
         ToolMessage(content="result two", tool_call_id="c2"),
         AIMessage(content="Answer."),
     ]
     out = to_prompted(history)
-    assert [type(m).__name__ for m in out] == ["HumanMessage", "AIMessage", "HumanMessage", "AIMessage"]
-    assert '<tool_call>\n{"name": "search", "arguments": {"query": "x"}}\n</tool_call>' in out[1].text
+    assert [type(m).__name__ for m in out] == [
+        "HumanMessage",
+        "AIMessage",
+        "HumanMessage",
+        "AIMessage",
+    ]
+    assert (
+        '<tool_call>\n{"name": "search", "arguments": {"query": "x"}}\n</tool_call>' in out[1].text
+    )
     assert out[2].text == (
         "<tool_response>\nresult one\n</tool_response>\n<tool_response>\nresult two\n</tool_response>"
     )

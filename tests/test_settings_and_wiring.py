@@ -16,7 +16,9 @@ from tests.fakes import ScriptedChatModel
 SNAPSHOT = Path(__file__).parent / "snapshots" / "graph.mmd"
 
 
-def test_precedence_argument_env_toml_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_precedence_argument_env_toml_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     toml = tmp_path / "lingshu.toml"
     toml.write_text(
         'model = "from-toml"\nbase_url = "http://toml:1/v1"\nmax_tool_rounds = 3\n'

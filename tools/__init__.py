@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from langchain_core.tools import BaseTool
 
-ALL_TOOLS: list[BaseTool] = []
+from tools.imaging import IMAGING_TOOLS
+
+ALL_TOOLS: list[BaseTool] = [*IMAGING_TOOLS]
 
 __all__ = ["ALL_TOOLS"]

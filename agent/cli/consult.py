@@ -30,7 +30,9 @@ Images = Annotated[
     list[Path] | None,
     typer.Option("--image", "-i", help="An image for this question (repeat for several)."),
 ]
-Patient = Annotated[str | None, typer.Option("--patient", "-p", help="Patient id (bound to the session).")]
+Patient = Annotated[
+    str | None, typer.Option("--patient", "-p", help="Patient id (bound to the session).")
+]
 SessionId = Annotated[str | None, typer.Option("--session", "-s", help="Continue this session.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 
@@ -66,7 +68,9 @@ def run_turn(
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
     else:
         console.print(Panel(Markdown(to_markdown(result.answer)), title="Lingshu", expand=True))
-        console.print(f"[dim]session {result.session_id} — continue with --session {result.session_id}[/dim]")
+        console.print(
+            f"[dim]session {result.session_id} — continue with --session {result.session_id}[/dim]"
+        )
     return result
 
 
@@ -99,7 +103,10 @@ def model_down_line(settings: Settings, reason: object) -> str:
             "Start Lingshu there with the command `lingshu vllm-command` prints; "
             "showing the evidence brief instead.[/yellow]"
         )
-    return f"[yellow]The in-process model could not be used ({reason}); showing the evidence brief.[/yellow]"
+    return (
+        f"[yellow]The in-process model could not be used ({reason}); "
+        "showing the evidence brief.[/yellow]"
+    )
 
 
 @app.command()
@@ -118,7 +125,11 @@ def consult(
 ) -> None:
     """Ask one question (with images and a patient) and print the cited answer."""
     settings = build_settings(
-        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        tool_calling=tool_calling,
+        data_dir=data_dir,
     )
     agent = Lingshu(settings)
     run_turn(
@@ -152,7 +163,11 @@ def chat(
 ) -> None:
     """A multi-turn consultation in the terminal; the session is saved after every step."""
     settings = build_settings(
-        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        tool_calling=tool_calling,
+        data_dir=data_dir,
     )
     agent = Lingshu(settings)
     if session and not agent.exists(session):

@@ -46,7 +46,9 @@ class _Null:
 
 @app.command()
 def demo(
-    question: Annotated[str, typer.Option("--question", "-q", help="Ask something else about the demo patient.")] = DEMO_QUESTION,
+    question: Annotated[
+        str, typer.Option("--question", "-q", help="Ask something else about the demo patient.")
+    ] = DEMO_QUESTION,
     as_json: AsJson = False,
     backend: Backend = None,
     model: Model = None,
@@ -56,12 +58,24 @@ def demo(
 ) -> None:
     """Run the bundled sample case (synthetic chest-pain patient) and print the answer."""
     settings = build_settings(
-        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        tool_calling=tool_calling,
+        data_dir=data_dir,
     )
     prepare_demo_stores(settings, quiet=as_json)
     if not as_json:
-        console.print(f"[bold]Demo case[/bold] (synthetic patient [cyan]{DEMO_PATIENT}[/cyan]): {question}")
+        console.print(
+            f"[bold]Demo case[/bold] (synthetic patient [cyan]{DEMO_PATIENT}[/cyan]): {question}"
+        )
     agent = Lingshu(settings)
     run_turn(
-        agent, question, session_id=None, images=[], patient_id=DEMO_PATIENT, mode=None, as_json=as_json
+        agent,
+        question,
+        session_id=None,
+        images=[],
+        patient_id=DEMO_PATIENT,
+        mode=None,
+        as_json=as_json,
     )

@@ -36,7 +36,10 @@ def probe_model(settings: Settings, timeout_s: float = 3.0) -> tuple[bool, str]:
         return False, f"{settings.base_url} does not answer ({exc}); start it: lingshu vllm-command"
     if served and settings.model not in served:
         return False, f"{settings.base_url} answers but serves {served}, not {settings.model}"
-    return True, f"{settings.base_url} answers and serves {', '.join(map(str, served)) or 'a model'}"
+    return (
+        True,
+        f"{settings.base_url} answers and serves {', '.join(map(str, served)) or 'a model'}",
+    )
 
 
 def count_sessions(path: str) -> str:
@@ -62,7 +65,7 @@ def doctor(
     base_url: BaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Say which model is configured and whether it answers, where sessions live, what stores exist."""
+    """Say which model is configured and whether it answers, where sessions are, which stores exist."""
     settings = build_settings(backend=backend, model=model, base_url=base_url, data_dir=data_dir)
     table = Table(title="lingshu doctor", show_lines=False)
     table.add_column("part")
@@ -70,15 +73,22 @@ def doctor(
     table.add_column("detail", overflow="fold")
     ok, detail = probe_model(settings)
     table.add_row(
-        f"model ({settings.backend})", "[green]ok[/green]" if ok else "[yellow]no[/yellow]",
+        f"model ({settings.backend})",
+        "[green]ok[/green]" if ok else "[yellow]no[/yellow]",
         f"{settings.model}: {detail}; tool calling {settings.tool_calling}",
     )
-    table.add_row("sessions", "[green]ok[/green]", f"{settings.sessions_path}: {count_sessions(settings.sessions_path)}")
+    table.add_row(
+        "sessions",
+        "[green]ok[/green]",
+        f"{settings.sessions_path}: {count_sessions(settings.sessions_path)}",
+    )
     resources = open_resources(settings)
     for name in ("guidelines", "ehr"):
         store = getattr(resources, name)
         status = "[green]ok[/green]" if store is not None else "[yellow]none[/yellow]"
-        table.add_row(name, status, _describe_store(store) if store is not None else "not configured or empty")
+        table.add_row(
+            name, status, _describe_store(store) if store is not None else "not configured or empty"
+        )
     table.add_row("images", "[green]ok[/green]", str(settings.images_path))
     for problem in resources.problems:
         table.add_row("problem", "[red]error[/red]", problem)

@@ -14,16 +14,27 @@ console = Console()
 err = Console(stderr=True)
 
 Backend = Annotated[
-    str | None, typer.Option("--backend", help="openai (a vLLM/OpenAI-compatible server) or transformers (in-process).")
+    str | None,
+    typer.Option(
+        "--backend", help="openai (a vLLM/OpenAI-compatible server) or transformers (in-process)."
+    ),
 ]
-Model = Annotated[str | None, typer.Option("--model", help="Model name on the server, or hub id / local path.")]
+Model = Annotated[
+    str | None, typer.Option("--model", help="Model name on the server, or hub id / local path.")
+]
 BaseUrl = Annotated[
-    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1.")
+    str | None,
+    typer.Option("--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1."),
 ]
 ToolCalling = Annotated[
-    str | None, typer.Option("--tool-calling", help="prompted (tool specs in the prompt) or native (server tool_calls).")
+    str | None,
+    typer.Option(
+        "--tool-calling", help="prompted (tool specs in the prompt) or native (server tool_calls)."
+    ),
 ]
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Where sessions, images and stores live.")]
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Where sessions, images and stores live.")
+]
 Mode = Annotated[str | None, typer.Option("--mode", help="clinical | education | report.")]
 
 

@@ -18,7 +18,7 @@ def load_chat_model(settings: Settings) -> BaseChatModel:
         return ChatOpenAI(
             model=settings.model,
             base_url=settings.base_url,
-            api_key=settings.api_key,  # type: ignore[arg-type]
+            api_key=settings.api_key,
             temperature=settings.temperature,
             top_p=settings.top_p,
             max_completion_tokens=settings.max_new_tokens,

@@ -23,7 +23,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 _BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -192,7 +192,7 @@ def _validate_call(
     if not isinstance(args, dict):
         return None, f"{name}: 'arguments' must be a JSON object, got {type(args).__name__}"
     schema = tool.tool_call_schema
-    if isinstance(schema, type):
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
         try:
             schema.model_validate(args)
         except ValidationError as exc:
@@ -243,10 +243,10 @@ def to_prompted(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
             continue
         flush()
         if isinstance(msg, AIMessage):
-            text = msg.text
-            if msg.tool_calls and "<tool_call>" not in text:
-                text = (text + "\n" + render_calls(msg.tool_calls)).strip()
-            out.append(AIMessage(content=text))
+            content = str(msg.text)
+            if msg.tool_calls and "<tool_call>" not in content:
+                content = (content + "\n" + render_calls(msg.tool_calls)).strip()
+            out.append(AIMessage(content=content))
         else:
             out.append(msg)
     flush()

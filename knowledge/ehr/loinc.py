@@ -32,15 +32,27 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept(
         "troponin",
         ("67151-1", "89579-7", "6598-7", "10839-9"),
-        ("trop", "hs-tnt", "hstnt", "hs troponin t", "troponin t", "hs-tni", "hstni",
-         "troponin i", "high sensitivity troponin", "cardiac troponin"),
+        (
+            "trop",
+            "hs-tnt",
+            "hstnt",
+            "hs troponin t",
+            "troponin t",
+            "hs-tni",
+            "hstni",
+            "troponin i",
+            "high sensitivity troponin",
+            "cardiac troponin",
+        ),
     ),
     Concept("bnp", ("30934-4",), ("b-type natriuretic peptide", "brain natriuretic peptide")),
     Concept("nt-probnp", ("33762-6",), ("ntprobnp", "nt pro bnp", "pro-bnp", "probnp")),
     Concept("d-dimer", ("48065-7", "48066-5"), ("ddimer", "d dimer", "fibrin d-dimer")),
     # --- chemistry -----------------------------------------------------------------------
     Concept("glucose", ("2345-7", "1558-6"), ("blood glucose", "blood sugar", "bg", "bsl")),
-    Concept("hba1c", ("4548-4",), ("a1c", "haemoglobin a1c", "hemoglobin a1c", "glycated haemoglobin")),
+    Concept(
+        "hba1c", ("4548-4",), ("a1c", "haemoglobin a1c", "hemoglobin a1c", "glycated haemoglobin")
+    ),
     Concept("creatinine", ("2160-0",), ("cr", "creat", "serum creatinine")),
     Concept("egfr", ("98979-8", "62238-1", "33914-3"), ("gfr", "estimated gfr")),
     Concept("urea", ("3094-0",), ("bun", "urea nitrogen", "blood urea nitrogen")),
@@ -81,7 +93,9 @@ CONCEPTS: tuple[Concept, ...] = (
     Concept("bmi", ("39156-5",), ("body mass index",), vital=True),
 )
 
-VITAL_CODES: tuple[str, ...] = tuple(c for concept in CONCEPTS if concept.vital for c in concept.codes)
+VITAL_CODES: tuple[str, ...] = tuple(
+    c for concept in CONCEPTS if concept.vital for c in concept.codes
+)
 SHORT_VITAL_NAMES: dict[str, str] = {
     "8867-4": "HR",
     "9279-1": "RR",

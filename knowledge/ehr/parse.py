@@ -37,10 +37,19 @@ PATIENT_FIELDS = ("subject", "patient")
 """Where a patient-compartment resource names its patient."""
 
 _DATE_PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "Observation": (("effectiveDateTime",), ("effectivePeriod", "start"), ("effectiveInstant",), ("issued",)),
+    "Observation": (
+        ("effectiveDateTime",),
+        ("effectivePeriod", "start"),
+        ("effectiveInstant",),
+        ("issued",),
+    ),
     "Condition": (("onsetDateTime",), ("onsetPeriod", "start"), ("recordedDate",)),
     "MedicationRequest": (("authoredOn",),),
-    "MedicationStatement": (("effectiveDateTime",), ("effectivePeriod", "start"), ("dateAsserted",)),
+    "MedicationStatement": (
+        ("effectiveDateTime",),
+        ("effectivePeriod", "start"),
+        ("dateAsserted",),
+    ),
     "AllergyIntolerance": (("recordedDate",), ("onsetDateTime",)),
     "DocumentReference": (("date",), ("context", "period", "start")),
     "DiagnosticReport": (("effectiveDateTime",), ("effectivePeriod", "start"), ("issued",)),
@@ -182,8 +191,8 @@ def validate(resource: Any, where: str = "") -> IndexedResource:
         raise MalformedResource(f"{name}: resource has no id")
     try:
         model = get_fhir_model_class(rtype)
-    except KeyError as exc:
-        raise MalformedResource(f"{name}: unknown resource type") from exc
+    except (KeyError, ValueError):
+        raise MalformedResource(f"{name}: unknown resource type") from None
     data = copy.deepcopy(resource)
     for _attempt in range(3):
         try:
@@ -191,10 +200,17 @@ def validate(resource: Any, where: str = "") -> IndexedResource:
             break
         except ValidationError as exc:
             extra = [e["loc"] for e in exc.errors() if e["type"] == "extra_forbidden"]
-            if not extra or len(extra) != exc.error_count() or not all(_drop(data, l) for l in extra):
+            if (
+                not extra
+                or len(extra) != exc.error_count()
+                or not all(_drop(data, l) for l in extra)
+            ):
                 raise MalformedResource(f"{name}: {_reasons(exc)}") from None
-            log.warning("%s: ignored elements unknown to FHIR R4B: %s", name,
-                        ", ".join(".".join(str(p) for p in loc) for loc in extra))
+            log.warning(
+                "%s: ignored elements unknown to FHIR R4B: %s",
+                name,
+                ", ".join(".".join(str(p) for p in loc) for loc in extra),
+            )
     else:
         raise MalformedResource(f"{name}: too many unknown elements")
     return IndexedResource(rtype, str(rid), patient_of(data), date_of(data), codes_of(data), data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from knowledge.ehr.loinc import LOINC_SYSTEM
@@ -85,7 +85,9 @@ def _value(holder: dict[str, Any]) -> tuple[float | None, str, str]:
     quantity = holder.get("valueQuantity")
     if isinstance(quantity, dict) and quantity.get("value") is not None:
         value = float(quantity["value"])
-        return value, _num(value), str(quantity.get("unit") or quantity.get("code") or "")
+        code = str(quantity.get("code") or "")
+        unit = quantity.get("unit") or ("" if code.startswith("{") else code)
+        return value, _num(value), str(unit)
     if holder.get("valueCodeableConcept"):
         return None, concept_text(holder["valueCodeableConcept"]), ""
     for key in ("valueString", "valueBoolean", "valueInteger", "valueDateTime"):
@@ -125,8 +127,19 @@ def measurements(observation: dict[str, Any]) -> list[Measurement]:
         system, code = main_code(part.get("code"))
         low, high = _range(part)
         found.append(
-            Measurement(ref, when, code, system, concept_text(part.get("code")), value, text,
-                        unit, low, high, _flag(part))
+            Measurement(
+                ref,
+                when,
+                code,
+                system,
+                concept_text(part.get("code")),
+                value,
+                text,
+                unit,
+                low,
+                high,
+                _flag(part),
+            )
         )
     return found
 
@@ -137,8 +150,16 @@ def blood_pressure(observation: dict[str, Any]) -> Measurement | None:
     sbp, dbp = parts.get("8480-6"), parts.get("8462-4")
     if sbp is None or dbp is None:
         return None
-    return Measurement(sbp.ref, sbp.date, "85354-9", LOINC_SYSTEM, "Blood pressure", sbp.value,
-                       f"{sbp.text}/{dbp.text}", sbp.unit or "mm[Hg]")
+    return Measurement(
+        sbp.ref,
+        sbp.date,
+        "85354-9",
+        LOINC_SYSTEM,
+        "Blood pressure",
+        sbp.value,
+        f"{sbp.text}/{dbp.text}",
+        sbp.unit or "mm[Hg]",
+    )
 
 
 def age_on(birth_date: str | None, today: date) -> int | None:
@@ -194,3 +215,49 @@ def note_title(document: dict[str, Any]) -> str:
         if title:
             return str(title)
     return concept_text(document.get("type")) or str(document.get("description") or "Note")
+
+
+def _span(first: str | None, last: str | None) -> str:
+    if not first or not last or len(first) < 10 or len(last) < 10:
+        return ""
+    try:
+        start = datetime.fromisoformat(first) if "T" in first else datetime.fromisoformat(first[:10])
+        end = datetime.fromisoformat(last) if "T" in last else datetime.fromisoformat(last[:10])
+    except ValueError:
+        return ""
+    hours = (end - start).total_seconds() / 3600
+    if hours < 48:
+        return f" over {hours:.0f} h"
+    return f" over {hours / 24:.0f} days"
+
+
+def trend(values: list[Measurement]) -> str:
+    """One phrase for a numeric series in time order: ``rising, 52 -> 96 ng/L over 3 h (+85%)``."""
+    numeric = [m for m in values if m.value is not None]
+    if len(numeric) < 2:
+        return ""
+    first, last = numeric[0], numeric[-1]
+    assert first.value is not None and last.value is not None
+    change = last.value - first.value
+    base = abs(first.value) or 1.0
+    percent = 100 * change / base
+    percent = 0.0 if abs(percent) < 0.5 else percent
+    word = "stable" if abs(percent) < 5 else ("rising" if change > 0 else "falling")
+    return (
+        f"{word}, {first.text} -> {last.text} {last.unit}{_span(first.date, last.date)}"
+        f" ({percent:+.0f}%)"
+    ).replace("  ", " ")
+
+
+def one_line(patient: dict[str, Any], conditions: list[dict[str, Any]], today: date) -> str:
+    """``62 y male; Chest pain, Hypertension, +3 more`` (no identifiers), for listings."""
+    age = age_on(patient.get("birthDate"), today)
+    who = f"{age} y {patient.get('gender') or ''}".strip() if age is not None else "age unknown"
+    active = [
+        concept_text(c.get("code"), "http://snomed.info/sct")
+        for c in conditions
+        if clinical_status(c) in {"active", "recurrence", "relapse", ""}
+    ]
+    shown = ", ".join(a for a in active[:3] if a)
+    more = f", +{len(active) - 3} more" if len(active) > 3 else ""
+    return f"{who}; {shown}{more}" if shown else f"{who}; no active problems recorded"

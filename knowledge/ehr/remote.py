@@ -75,8 +75,11 @@ class RemoteFhirClient:
                 reason = f"HTTP {response.status_code} {response.reason_phrase}"
                 continue
             if response.status_code in (401, 403):
-                raise FhirUnavailable(url, f"refused: HTTP {response.status_code} "
-                                      f"{response.reason_phrase} (check the bearer token)")
+                raise FhirUnavailable(
+                    url,
+                    f"refused: HTTP {response.status_code} "
+                    f"{response.reason_phrase} (check the bearer token)",
+                )
             if response.is_error:
                 raise FhirUnavailable(url, f"HTTP {response.status_code} {response.reason_phrase}")
             try:
@@ -115,7 +118,10 @@ class RemoteFhirClient:
         since: date | None = None,
         count: int | None = None,
     ) -> list[dict[str, Any]]:
-        params = {"patient": patient_id, "_count": str(min(count or self.page_size, self.page_size))}
+        params = {
+            "patient": patient_id,
+            "_count": str(min(count or self.page_size, self.page_size)),
+        }
         if codes:
             params["code"] = ",".join(codes)
         sort_param = SORTABLE.get(resource_type)

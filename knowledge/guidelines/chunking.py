@@ -162,7 +162,7 @@ def _pack(blocks: list[Block], config: ChunkConfig) -> list[str]:
     """Pack the pieces of one section into chunk texts of bounded size, with overlap."""
     pieces: list[str] = []
     for block in blocks:
-        pieces.extend(_split_block(block, config.chunk_tokens))
+        pieces.extend(_split_block(block, config.chunk_tokens, config.overlap_tokens))
     chunks: list[str] = []
     current: list[str] = []
     size = 0
@@ -181,10 +181,16 @@ def _pack(blocks: list[Block], config: ChunkConfig) -> list[str]:
     return chunks
 
 
-def _split_block(block: Block, limit: int) -> list[str]:
-    """A block that fits stays whole; a longer one is cut at items, rows or sentences."""
+def _split_block(block: Block, limit: int, overlap: int) -> list[str]:
+    """A block that fits stays whole; a longer one is cut at items, rows or sentences.
+
+    Pieces of a cut paragraph, list or code block leave room for the overlap carried
+    into the next chunk (a table repeats its header instead).
+    """
     if estimate_tokens(block.text) <= limit:
         return [block.text]
+    if block.kind != "table":
+        limit -= overlap
     if block.kind == "table":
         lines = block.text.splitlines()
         header = lines[:2] if len(lines) > 1 and set(lines[1]) <= set("|-: ") else lines[:1]
@@ -198,19 +204,24 @@ def _split_block(block: Block, limit: int) -> list[str]:
 
 
 def _group(units: list[str], limit: int, joiner: str, prefix: list[str] | None = None) -> list[str]:
+    """Pack units into pieces of at most ``limit`` tokens, balanced in size."""
     prefix = prefix or []
+    base = sum(estimate_tokens(p) for p in prefix)
+    parts = [p for unit in units for p in _hard_split(unit, limit - base)]
+    # Balance the pieces: three of two thirds each rather than two full ones and a scrap.
+    total = sum(estimate_tokens(p) for p in parts)
+    count = -(-total // max(1, limit - base))
+    limit = min(limit, base + -(-total // max(1, count)) + 8)
     out: list[str] = []
     current: list[str] = []
-    base = sum(estimate_tokens(p) for p in prefix)
     size = base
-    for unit in units:
-        for part in _hard_split(unit, limit - base):
-            part_size = estimate_tokens(part)
-            if current and size + part_size > limit:
-                out.append(joiner.join(prefix + current))
-                current, size = [], base
-            current.append(part)
-            size += part_size
+    for part in parts:
+        part_size = estimate_tokens(part)
+        if current and size + part_size > limit:
+            out.append(joiner.join(prefix + current))
+            current, size = [], base
+        current.append(part)
+        size += part_size
     if current:
         out.append(joiner.join(prefix + current))
     return out

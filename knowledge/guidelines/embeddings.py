@@ -55,7 +55,7 @@ class Embedder:
     def __init__(self, name: str = DEFAULT_EMBEDDING_MODEL, device: str = "cpu") -> None:
         self.name = canonical_model_name(name)
         self._location = _model_location(name)
-        self._device = device
+        self.device = device
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -70,16 +70,21 @@ class Embedder:
     def _load(self) -> Any:
         from sentence_transformers import SentenceTransformer
 
+        from transformers.utils import logging as hf_logging
+
         log.info("loading embedding model %s from %s", self.name, self._location)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # the weight-loading bar would garble Rich output
         try:
-            return SentenceTransformer(
-                self._location, device=self._device, local_files_only=True
-            )
+            return SentenceTransformer(self._location, device=self.device, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model {self.name!r} offline: {exc}. Give a local "
                 "path, or a sentence-transformers model already in the Hugging Face cache."
             ) from exc
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
 
     @property
     def dim(self) -> int:

@@ -23,8 +23,48 @@ log = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
 _STOP = frozenset(
-    "a an and are as at be but by for from has have in into is it its of on or that the their "
-    "then there these this to was were which will with within should may can not no".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "then",
+        "there",
+        "these",
+        "this",
+        "to",
+        "was",
+        "were",
+        "which",
+        "will",
+        "with",
+        "within",
+        "should",
+        "may",
+        "can",
+        "not",
+        "no",
+    ]
 )
 
 

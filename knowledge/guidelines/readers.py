@@ -249,7 +249,8 @@ def _html_to_markdown(el: Any) -> str:
     if name in ("ul", "ol"):
         items = el.find_all("li")
         marks = [f"{i}." if name == "ol" else "-" for i in range(1, len(items) + 1)]
-        return "\n".join(f"{m} {li.get_text(' ', strip=True)}" for m, li in zip(marks, items))
+        pairs = zip(marks, items, strict=True)
+        return "\n".join(f"{m} {li.get_text(' ', strip=True)}" for m, li in pairs)
     if name == "table":
         rows = [
             "| " + " | ".join(c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])) + " |"

@@ -130,12 +130,15 @@ def decode_pixels(ds: Dataset, name: str, *, max_source_pixels: int) -> tuple[np
         kind = UID(ds.get("SOPClassUID", "")).name if "SOPClassUID" in ds else "unknown class"
         raise ImageError(f"{name}: DICOM file has no pixel data ({kind})")
     frames = int(ds.get("NumberOfFrames", 1) or 1)
-    check_pixel_count(int(ds.get("Rows", 0)) * int(ds.get("Columns", 0)) * frames, max_source_pixels, name)
+    check_pixel_count(
+        int(ds.get("Rows", 0)) * int(ds.get("Columns", 0)) * frames, max_source_pixels, name
+    )
     _check_decoder(ds, name)
     try:
         arr = ds.pixel_array
     except (RuntimeError, ValueError, NotImplementedError, AttributeError, KeyError) as exc:
-        raise ImageError(f"{name}: pixel data cannot be decoded ({exc})") from exc
+        reason = " ".join(str(exc).split())
+        raise ImageError(f"{name}: pixel data cannot be decoded ({reason})") from exc
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     samples = int(ds.get("SamplesPerPixel", 1))
     if frames == 1:
@@ -160,7 +163,9 @@ def _check_decoder(ds: Dataset, name: str) -> None:
     try:
         decoder = get_decoder(tsyntax)
     except NotImplementedError as exc:
-        raise ImageError(f"{name}: transfer syntax {tsyntax.name} is not supported ({exc})") from exc
+        raise ImageError(
+            f"{name}: transfer syntax {tsyntax.name} is not supported ({exc})"
+        ) from exc
     if not decoder.is_available:
         needs = "; ".join(decoder.missing_dependencies) or "a decoding plugin"
         raise ImageError(
@@ -170,13 +175,20 @@ def _check_decoder(ds: Dataset, name: str) -> None:
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
-    """int16 when the rescaled values are whole numbers in range, else float32."""
+    """Integers as stored (or int16/uint16 when they fit), else float32."""
     if values.dtype.kind in "iu":
-        if values.min(initial=0) >= -32768 and values.max(initial=0) <= 32767:
-            return values.astype(np.int16, copy=False)
-        return values.astype(np.float32)
+        if values.dtype.itemsize <= 2:
+            return values
+        lo, hi = values.min(initial=0), values.max(initial=0)
+        if lo >= -32768 and hi <= 32767:
+            return values.astype(np.int16)
+        return values.astype(np.uint16) if lo >= 0 and hi <= 65535 else values.astype(np.float32)
     as_int = np.rint(values)
-    if np.array_equal(as_int, values) and as_int.min(initial=0) >= -32768 and as_int.max(initial=0) <= 32767:
+    if (
+        np.array_equal(as_int, values)
+        and as_int.min(initial=0) >= -32768
+        and as_int.max(initial=0) <= 32767
+    ):
         return as_int.astype(np.int16)
     return values.astype(np.float32)
 

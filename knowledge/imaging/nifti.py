@@ -9,6 +9,7 @@ volume. scl_slope/scl_inter are applied by nibabel.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,9 +30,11 @@ def read_nifti(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
     except ImportError as exc:  # pragma: no cover - nibabel is a dependency
         raise ImageError("NIfTI needs the nibabel package (pip install nibabel)") from exc
     try:
-        img = nib.load(path)
+        img: Any = nib.load(path)
         shape = tuple(int(n) for n in img.shape)
-        check_pixel_count(int(np.prod(shape[:3])) if len(shape) >= 3 else 0, max_source_pixels, path.name)
+        check_pixel_count(
+            int(np.prod(shape[:3])) if len(shape) >= 3 else 0, max_source_pixels, path.name
+        )
         if len(shape) < 3 or min(shape[:3]) < 1:
             raise ImageError(f"{path.name}: NIfTI image is not a 3-D volume (shape {shape})")
         canon = nib.as_closest_canonical(img)

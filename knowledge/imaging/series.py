@@ -80,7 +80,7 @@ def _collect(folder: Path) -> list[_Slice]:
     slices = []
     for path in files:
         data = path.read_bytes()
-        if data[128:132] != b"DICM" and not path.suffix.lower() == ".dcm":
+        if data[128:132] != b"DICM" and path.suffix.lower() != ".dcm":
             continue
         ds = read_dataset(path)
         if "PixelData" not in ds:

@@ -1,10 +1,12 @@
 """Content-addressed image files under the data directory.
 
-Each image a user gives is copied to ``<images>/<sha256>.<ext>`` after it has been
-decoded once (a corrupt file is refused here, before it reaches any session), so a
-resumed session still has its images even when the original path is gone. What
-the model is sent is resized within the pixel budget; the stored original keeps
-its full resolution for later zooms.
+Each image a user gives is decoded once (a corrupt file is refused here, before it
+reaches any session) and kept as ``<root>/<sha256>.<ext>``: the original bytes for a
+picture, a DICOM file or a NIfTI file, and a ``.npz`` volume for a folder of DICOM
+slices. A resumed session therefore still has its images even when the original
+path is gone. Derived images (crops, windowed views, slices) are stored as PNG the
+same way. What the model is sent is resized within the pixel budget; the stored
+original keeps its full resolution for later zooms.
 """
 
 from __future__ import annotations
@@ -14,29 +16,106 @@ import hashlib
 import io
 import math
 import shutil
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from knowledge.imaging.derive import View, render
+from knowledge.imaging.dicom import is_dicom, read_dicom
+from knowledge.imaging.errors import ImageError
+from knowledge.imaging.nifti import is_nifti, read_nifti
+from knowledge.imaging.series import read_series
+from knowledge.imaging.volume import (
+    DEFAULT_MAX_SOURCE_PIXELS,
+    Volume,
+    load_npz,
+    load_picture,
+    save_npz,
+)
+from knowledge.imaging.windowing import Window
 
 PATCH = 28
 """Qwen2.5-VL turns every 28x28 patch of the resized image into one token."""
 
-_FORMATS = {"PNG": "png", "JPEG": "jpg", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}
+DEFAULT_MIN_PIXELS = 256 * PATCH * PATCH
+DEFAULT_MAX_PIXELS = 1280 * PATCH * PATCH
 
+_PICTURE_EXT = {"PNG": "png", "JPEG": "jpg", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}
 
-class ImageError(ValueError):
-    """An image that cannot be used, with the reason in words."""
+__all__ = ["PATCH", "ImageError", "ImageInfo", "ImageStore", "describe", "fit_pixels"]
 
 
 @dataclass(frozen=True)
 class ImageInfo:
+    """A stored image and what is known about it (no patient identifiers)."""
+
     sha256: str
     path: Path
     width: int
     height: int
     format: str
+    """PNG, JPEG, TIFF, BMP, WEBP, DICOM, DICOM-SERIES or NIfTI."""
     source_name: str
+    modality: str = "image"
+    """DICOM Modality (CT, MR, US, CR ...), ``NIfTI``, or ``image`` for a picture."""
+    frames: int = 1
+    units: str = ""
+    spacing: tuple[float, float] | None = None
+    slice_spacing: float | None = None
+    window: dict[str, Any] | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
+
+    def label(self) -> str:
+        size = f"{self.width}x{self.height}" + (f"x{self.frames}" if self.frames > 1 else "")
+        return f"{self.source_name} ({self.modality}, {size})"
+
+    def summary(self) -> str:
+        """One line of facts for the model, e.g. ``CT 512x512, 300 slices/frames, 0.7 mm/pixel``."""
+        return describe(self.citation())
+
+    def citation(self) -> dict[str, Any]:
+        """The citation of this image's evidence record (what tools and the references need)."""
+        return {
+            "path": str(self.path),
+            "source_path": str(self.path),
+            "sha256": self.sha256,
+            "width": self.width,
+            "height": self.height,
+            "frames": self.frames,
+            "source_name": self.source_name,
+            "format": self.format,
+            "modality": self.modality,
+            "units": self.units,
+            "spacing": list(self.spacing) if self.spacing else None,
+            "slice_spacing": self.slice_spacing,
+            "window": self.window,
+            "dicom": dict(self.tags) if self.format.startswith("DICOM") else {},
+            "tags": {} if self.format.startswith("DICOM") else dict(self.tags),
+            "view": View().as_dict(),
+        }
+
+
+def describe(citation: Mapping[str, Any]) -> str:
+    """Short facts of an image citation: modality, size, frames, slice, spacing, window, method."""
+    parts = [f"{citation.get('modality', 'image')} {citation['width']}x{citation['height']}"]
+    if citation.get("frames", 1) > 1:
+        parts.append(f"{citation['frames']} slices/frames")
+    if citation.get("slice") is not None:
+        parts.append(f"slice {citation['slice']}")
+    if citation.get("spacing"):
+        parts.append(f"{citation['spacing'][1]:g} mm/pixel")
+    view = citation.get("view") or {}
+    win = view.get("window") or citation.get("window")
+    if win:
+        parts.append(Window(win["center"], win["width"], win.get("name", "")).describe())
+    if view.get("method"):
+        parts.append(f"enhanced ({view['method']})")
+    return ", ".join(parts)
 
 
 def fit_pixels(width: int, height: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
@@ -57,43 +136,154 @@ def fit_pixels(width: int, height: int, min_pixels: int, max_pixels: int) -> tup
 
 
 class ImageStore:
-    """Images kept on disk by content hash."""
+    """Images kept on disk by content hash, with a small cache of decoded volumes."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        allowed_dirs: Sequence[str | Path] | None = None,
+        max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS,
+        min_pixels: int = DEFAULT_MIN_PIXELS,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        cache_bytes: int = 2 * 1024**3,
+    ) -> None:
         self.root = Path(root)
+        self.allowed_dirs = (
+            [Path(d).expanduser().resolve() for d in allowed_dirs] if allowed_dirs else None
+        )
+        """When set, :meth:`add` accepts only files inside these folders."""
+        self.max_source_pixels = max_source_pixels
+        self.min_pixels = min_pixels
+        self.max_pixels = max_pixels
+        """Pixel budget of what the model is sent (also caps stored derived images)."""
+        self._cache: OrderedDict[str, Volume] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._lock = threading.Lock()
 
+    # --- adding ------------------------------------------------------------------------
     def add(self, source: str | Path) -> ImageInfo:
-        """Decode, validate and store an image file; raise :class:`ImageError` if unusable."""
-        src = Path(source).expanduser()
+        """Decode, validate and store an image file or DICOM series folder.
+
+        Raises:
+            ImageError: unreadable, unsupported, too large, or outside the allowed folders.
+        """
+        src = self._allowed(Path(source).expanduser())
+        if src.is_dir():
+            volume, sha = read_series(src, max_source_pixels=self.max_source_pixels)
+            target = self.root / f"{sha}.npz"
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                save_npz(volume, target)
+            return self._remember(target, volume, sha, "DICOM-SERIES", src.name)
         if not src.is_file():
-            raise ImageError(f"{src}: no such image file")
+            raise ImageError(f"{src.name}: no such image file")
         data = src.read_bytes()
-        try:
-            with Image.open(io.BytesIO(data)) as probe:
-                probe.load()
-                fmt = probe.format or ""
-                width, height = probe.size
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{src.name}: not a readable image ({exc})") from exc
-        ext = _FORMATS.get(fmt)
-        if ext is None:
-            raise ImageError(f"{src.name}: unsupported image format {fmt or 'unknown'}")
+        if not data:
+            raise ImageError(f"{src.name}: empty file")
+        volume, fmt, ext = self._decode_source(src, data)
         sha = hashlib.sha256(data).hexdigest()
         self.root.mkdir(parents=True, exist_ok=True)
         target = self.root / f"{sha}.{ext}"
         if not target.exists():
-            tmp = target.with_suffix(".part")
+            tmp = target.with_name(target.name + ".part")
             shutil.copyfile(src, tmp)
             tmp.replace(target)
-        return ImageInfo(sha, target, width, height, fmt, src.name)
+        return self._remember(target, volume, sha, fmt, src.name)
+
+    def _allowed(self, src: Path) -> Path:
+        resolved = src.resolve()
+        if self.allowed_dirs is not None and not any(
+            resolved.is_relative_to(d) for d in self.allowed_dirs
+        ):
+            raise ImageError(f"{src}: outside the allowed input folders")
+        return resolved
+
+    def _decode_source(self, src: Path, data: bytes) -> tuple[Volume, str, str]:
+        if is_nifti(src.name):
+            ext = "nii.gz" if src.name.lower().endswith(".gz") else "nii"
+            return read_nifti(src, max_source_pixels=self.max_source_pixels), "NIfTI", ext
+        if is_dicom(data[:132], src.name):
+            return read_dicom(src, max_source_pixels=self.max_source_pixels), "DICOM", "dcm"
+        volume = load_picture(src, max_source_pixels=self.max_source_pixels)
+        fmt = str(volume.tags.get("format", ""))
+        picture_ext = _PICTURE_EXT.get(fmt)
+        if picture_ext is None:
+            raise ImageError(f"{src.name}: unsupported image format {fmt or 'unknown'}")
+        return volume, fmt, picture_ext
+
+    def _remember(self, target: Path, volume: Volume, sha: str, fmt: str, name: str) -> ImageInfo:
+        self._put(str(target), volume)
+        return ImageInfo(
+            sha256=sha,
+            path=target,
+            width=volume.width,
+            height=volume.height,
+            format=fmt,
+            source_name=name,
+            modality=volume.modality,
+            frames=volume.frames,
+            units=volume.units,
+            spacing=volume.spacing,
+            slice_spacing=volume.slice_spacing,
+            window=volume.window.as_dict() if volume.window else None,
+            tags=volume.tags,
+        )
+
+    # --- reading -----------------------------------------------------------------------
+    def volume(self, path: str | Path) -> Volume:
+        """The decoded pixels of a stored file (cached; stored files never change)."""
+        key = str(path)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        p = Path(path)
+        if not p.is_file():
+            raise ImageError(f"stored image {p.name} is missing")
+        name = p.name.lower()
+        if name.endswith(".npz"):
+            vol = load_npz(p)
+        elif is_nifti(name):
+            vol = read_nifti(p, max_source_pixels=self.max_source_pixels)
+        elif name.endswith(".dcm"):
+            vol = read_dicom(p, max_source_pixels=self.max_source_pixels)
+        else:
+            vol = load_picture(p, max_source_pixels=self.max_source_pixels)
+        self._put(key, vol)
+        return vol
+
+    def _put(self, key: str, volume: Volume) -> None:
+        with self._lock:
+            self._cache[key] = volume
+            self._cache.move_to_end(key)
+            total = sum(v.pixels.nbytes for v in self._cache.values())
+            while total > self._cache_bytes and len(self._cache) > 1:
+                _, dropped = self._cache.popitem(last=False)
+                total -= dropped.pixels.nbytes
+
+    def render(self, path: str | Path, view: View | None = None) -> Image.Image:
+        """A view of a stored image at full resolution, 8-bit L or RGB."""
+        return render(self.volume(path), view or View())
 
     def open(self, path: str | Path) -> Image.Image:
-        """Open a stored image (fully loaded, RGB)."""
-        try:
-            with Image.open(path) as img:
-                return img.convert("RGB")
-        except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
-            raise ImageError(f"stored image {Path(path).name} is missing or damaged") from exc
+        """A stored image as shown by default (middle frame, default window), RGB."""
+        return self.render(path).convert("RGB")
+
+    def save_png(self, img: Image.Image) -> tuple[str, Path]:
+        """Store a derived image as PNG by content hash; return (sha256, path)."""
+        buf = io.BytesIO()
+        img.save(buf, format="PNG", compress_level=1)
+        data = buf.getvalue()
+        sha = hashlib.sha256(data).hexdigest()
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.root / f"{sha}.png"
+        if not target.exists():
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        return sha, target
 
     def data_url(self, path: str | Path, min_pixels: int, max_pixels: int) -> str:
         """The image as a PNG data URL, resized within the model's pixel budget."""

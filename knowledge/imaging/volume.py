@@ -30,7 +30,7 @@ class Volume:
     pixels: np.ndarray
     modality: str = "image"
     photometric: str = "MONOCHROME2"
-    """MONOCHROME1 (displayed inverted), MONOCHROME2 or RGB (colour sources are converted to RGB)."""
+    """MONOCHROME1 (shown inverted), MONOCHROME2, or RGB (colour sources are converted to RGB)."""
     units: str = ""
     """``HU`` for CT after rescale; empty when the values have no physical unit."""
     window: Window | None = None
@@ -44,7 +44,9 @@ class Volume:
     """Descriptive, non-identifying facts (DICOM tags, source format, transfer syntax)."""
 
     def __post_init__(self) -> None:
-        if self.pixels.ndim == 2 or (self.pixels.ndim == 3 and self.pixels.shape[-1] == 3 and self.color):
+        if self.pixels.ndim == 2 or (
+            self.pixels.ndim == 3 and self.pixels.shape[-1] == 3 and self.color
+        ):
             self.pixels = self.pixels[np.newaxis]
         if self.window is None and not self.color and self.pixels.dtype != np.uint8:
             self.window = auto_window(self.pixels)
@@ -106,7 +108,9 @@ def load_npz(path: Path) -> Volume:
         photometric=meta["photometric"],
         units=meta["units"],
         window=Window(win["center"], win["width"], win.get("name", "")) if win else None,
-        spacing=tuple(meta["spacing"]) if meta.get("spacing") else None,  # type: ignore[arg-type]
+        spacing=(float(meta["spacing"][0]), float(meta["spacing"][1]))
+        if meta.get("spacing")
+        else None,
         positions=meta.get("positions"),
         slice_spacing=meta.get("slice_spacing"),
         tags=meta.get("tags", {}),
@@ -120,7 +124,9 @@ def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXE
     """Decode a PNG/JPEG/TIFF/BMP/WebP file; multi-page TIFFs become a stack of frames."""
     try:
         with Image.open(path) as img:
-            check_pixel_count(img.width * img.height * getattr(img, "n_frames", 1), max_source_pixels, path.name)
+            check_pixel_count(
+                img.width * img.height * getattr(img, "n_frames", 1), max_source_pixels, path.name
+            )
             fmt = img.format or ""
             frames = [_frame_array(page) for page in ImageSequence.Iterator(img)]
     except Image.DecompressionBombError as exc:

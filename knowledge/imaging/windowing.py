@@ -19,7 +19,7 @@ class Window:
     center: float
     width: float
     name: str = ""
-    """Preset name, ``file`` (the DICOM file's own window) or ``auto``; empty for a custom window."""
+    """Preset name, ``file`` (the DICOM file's own window), ``auto``, or empty (custom)."""
 
     def as_dict(self) -> dict[str, float | str]:
         out: dict[str, float | str] = {"center": self.center, "width": self.width}

@@ -1,0 +1,102 @@
+"""EHR tool latency on a patient with 10,000 observations (embedded SQLite store).
+
+Builds a store with the synthetic chest-pain patient plus 10,000 generated lab and
+vital-sign Observations over five years, then times ``patient_summary`` and
+``get_labs`` as the graph calls them. Prints one JSON line.
+
+    .venv/bin/python benchmarks/ehr.py
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from knowledge.ehr import EmbeddedFhirStore  # noqa: E402
+from knowledge.ehr.parse import validate  # noqa: E402
+from knowledge.patients import BUNDLE_DIR  # noqa: E402
+from tools.ehr import get_labs, patient_summary  # noqa: E402
+from tools.runtime import EvidenceLedger, ToolContext  # noqa: E402
+
+PATIENT = "chest-pain"
+N_OBSERVATIONS = 10_000
+RUNS = 60
+CODES = [  # (LOINC, unit, typical value, spread)
+    ("67151-1", "ng/L", 20, 15), ("2160-0", "mg/dL", 1.1, 0.3), ("2345-7", "mg/dL", 140, 40),
+    ("718-7", "g/dL", 13.5, 1.5), ("6690-2", "10*3/uL", 8, 3), ("2951-2", "mmol/L", 139, 3),
+    ("2823-3", "mmol/L", 4.3, 0.4), ("1988-5", "mg/L", 8, 10), ("4548-4", "%", 7.5, 0.8),
+    ("8867-4", "/min", 80, 12), ("9279-1", "/min", 16, 3), ("8310-5", "Cel", 36.9, 0.4),
+    ("59408-5", "%", 97, 2), ("29463-7", "kg", 90, 3),
+]
+
+
+def _observations(n: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    start = datetime(2021, 3, 1, tzinfo=UTC)
+    out = []
+    for i in range(n):
+        code, unit, mean, spread = CODES[i % len(CODES)]
+        when = start + timedelta(minutes=int(i * 5 * 365 * 24 * 60 / n))
+        out.append({
+            "resourceType": "Observation", "id": f"bench-{i}", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": code},
+            "subject": {"reference": f"Patient/{PATIENT}"},
+            "effectiveDateTime": when.isoformat().replace("+00:00", "Z"),
+            "valueQuantity": {"value": round(rng.gauss(mean, spread), 2), "unit": unit},
+            "referenceRange": [{"high": {"value": mean + spread, "unit": unit}}],
+        })
+    return out
+
+
+def _time(fn: Any, args: dict[str, Any], store: EmbeddedFhirStore) -> list[float]:
+    times = []
+    for _ in range(RUNS):
+        ctx = ToolContext(ledger=EvidenceLedger(), patient_id=PATIENT, ehr=store)
+        call = {"type": "tool_call", "id": "b", "name": fn.name, "args": {**args, "ctx": ctx}}
+        t0 = time.perf_counter()
+        fn.invoke(call)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def _pct(values: list[float], q: int) -> float:
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 2)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        store = EmbeddedFhirStore(Path(tmp) / "ehr.sqlite")
+        store.import_paths([BUNDLE_DIR / f"{PATIENT}.json"])
+        t0 = time.perf_counter()
+        store.add([validate(o) for o in _observations(N_OBSERVATIONS)])
+        import_s = time.perf_counter() - t0
+        n_obs = len(store.search("Observation", PATIENT))
+        summary = _time(patient_summary, {}, store)
+        labs = _time(get_labs, {"name_or_loinc": "troponin"}, store)
+        store.close()
+    print(json.dumps({
+        "benchmark": "ehr_tools_embedded",
+        "patient_observations": n_obs,
+        "runs": RUNS,
+        "patient_summary_ms_p50": _pct(summary, 50),
+        "patient_summary_ms_p95": _pct(summary, 95),
+        "get_labs_troponin_ms_p50": _pct(labs, 50),
+        "get_labs_troponin_ms_p95": _pct(labs, 95),
+        "import_10k_observations_s": round(import_s, 2),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+"""The guideline store: Chroma vectors + BM25, fused by reciprocal rank fusion.
+
+Chroma is embedded (``PersistentClient`` under ``<folder>/chroma``) by default, or
+a Chroma server (``HttpClient``) when a URL is given; everything else behaves the
+same. Chroma is always handed vectors and ``embedding_function=None``, so it never
+loads (or downloads) an embedding model of its own.
+
+The collection's metadata records the embedding model, its dimension, the
+chunking and a revision that changes on every write; the BM25 index under
+``<folder>/bm25-<collection>`` is rebuilt from Chroma when its revision is stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
+
+from knowledge.guidelines.chunking import (
+    Chunk,
+    ChunkConfig,
+    filter_keys,
+    publisher_keys,
+    tag_key,
+)
+from knowledge.guidelines.embeddings import (
+    DEFAULT_EMBEDDING_MODEL,
+    Embedder,
+    canonical_model_name,
+    get_embedder,
+)
+from knowledge.guidelines.lexical import LexicalIndex
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "lingshu-guidelines"
+RRF_K = 60
+"""Reciprocal rank fusion constant (Cormack et al. 2009)."""
+REVISION_CHECK_S = 10.0
+"""How often a reader looks for writes made by another process (another ingest)."""
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
+
+
+class StoreError(RuntimeError):
+    """The guideline store cannot be used as asked; the message says what to do."""
+
+
+class StoreNotFound(StoreError):
+    """No guideline store exists at that place yet."""
+
+
+class ModelMismatchError(StoreError):
+    """The store was built with another embedding model than the one asked for."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters: publisher word(s), year range, specialty tag."""
+
+    publisher: str | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    tag: str | None = None
+
+    def keys(self) -> list[str]:
+        keys = publisher_keys(self.publisher) if self.publisher else []
+        return keys + ([tag_key(self.tag)] if self.tag else [])
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = [{key: True} for key in self.keys()]
+        if self.year_min is not None:
+            clauses.append({"year": {"$gte": self.year_min}})
+        if self.year_max is not None:
+            clauses.append({"year": {"$lte": self.year_max}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class SearchHit:
+    """One retrieved passage; ranks are 1-based (None: not found by that retriever)."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+class GuidelineStore:
+    """Hybrid dense + BM25 retrieval over guideline chunks with citation metadata."""
+
+    def __init__(
+        self,
+        client: Any,
+        collection: Any,
+        embedder: Embedder,
+        folder: Path,
+        *,
+        location: str,
+        reranker: str | None = None,
+    ) -> None:
+        self._client = client
+        self._collection = collection
+        self.embedder = embedder
+        self.folder = folder
+        self.location = location
+        self._lexical_dir = folder / f"bm25-{collection.name}"
+        self._lexical: LexicalIndex | None = None
+        self._lexical_revision: str | None = None
+        self._checked_at = 0.0
+        self._reranker_name = reranker
+        self._reranker: Any = None
+        self._lock = threading.RLock()
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        folder: Path,
+        *,
+        embedding_model: str = DEFAULT_EMBEDDING_MODEL,
+        chroma_url: str | None = None,
+        collection: str = COLLECTION,
+        create: bool = True,
+        rebuild: bool = False,
+        reranker: str | None = None,
+    ) -> GuidelineStore:
+        """Open (or create) the store; raises :class:`ModelMismatchError` on a model change."""
+        folder = Path(folder).expanduser()
+        client, location = _client(folder, chroma_url, create=create or rebuild)
+        if rebuild:
+            _drop(client, collection)
+            shutil.rmtree(folder / f"bm25-{collection}", ignore_errors=True)
+        model = canonical_model_name(embedding_model)
+        try:
+            col = client.get_collection(collection, embedding_function=None)
+        except (NotFoundError, ValueError) as exc:
+            if not (create or rebuild):
+                raise StoreNotFound(f"no guideline store at {location}") from exc
+            col = client.create_collection(
+                collection,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"embedding_model": model, "revision": uuid.uuid4().hex},
+            )
+        built_with = (col.metadata or {}).get("embedding_model")
+        if built_with and built_with != model:
+            raise ModelMismatchError(
+                f"the guideline store at {location} was built with embedding model "
+                f"{built_with!r}, not {model!r}. Either use {built_with!r} "
+                "(LINGSHU_EMBEDDING_MODEL) or re-embed everything with "
+                "`lingshu ingest --rebuild PATH...`."
+            )
+        folder.mkdir(parents=True, exist_ok=True)
+        return cls(
+            client,
+            col,
+            get_embedder(embedding_model),
+            folder,
+            location=location,
+            reranker=reranker,
+        )
+
+    # --- what is stored -----------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        return self.embedder.name
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        return dict(self._collection.metadata or {})
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def sources(self) -> dict[str, tuple[str, list[str]]]:
+        """Every stored source: ``{source: (file sha256, [chunk ids])}``."""
+        out: dict[str, tuple[str, list[str]]] = {}
+        for ids, _, metas in self._pages(include=["metadatas"]):
+            for chunk_id, meta in zip(ids, metas, strict=True):
+                source = str(meta.get("source", ""))
+                entry = out.setdefault(source, (str(meta.get("doc_hash", "")), []))
+                entry[1].append(chunk_id)
+        return out
+
+    def get(self, ids: list[str]) -> dict[str, Chunk]:
+        """Chunks by id (missing ids are simply absent)."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=ids, include=["documents", "metadatas"])
+        rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+        return {i: Chunk.from_record(i, d or "", dict(m or {})) for i, d, m in rows}
+
+    # --- writing ------------------------------------------------------------------------
+
+    def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """Store chunks with their vectors (upsert by chunk id)."""
+        if not chunks:
+            return
+        if vectors.shape != (len(chunks), vectors.shape[1]):
+            raise StoreError(f"{len(chunks)} chunks but vectors of shape {vectors.shape}")
+        dim = self.metadata.get("dim")
+        if dim is not None and int(dim) != vectors.shape[1]:
+            raise ModelMismatchError(
+                f"vectors of dimension {vectors.shape[1]} do not fit this store ({dim}); "
+                "rebuild it with `lingshu ingest --rebuild PATH...`"
+            )
+        batch = int(self._client.get_max_batch_size())
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            self._collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[start : start + batch].astype(np.float32),
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],
+            )
+        if dim is None:
+            self._set_metadata(dim=int(vectors.shape[1]))
+
+    def delete(self, ids: list[str]) -> None:
+        batch = int(self._client.get_max_batch_size())
+        for start in range(0, len(ids), batch):
+            self._collection.delete(ids=ids[start : start + batch])
+
+    def commit(self, chunking: ChunkConfig | None = None) -> None:
+        """Mark the end of a write: new revision, BM25 rebuilt from the stored chunks."""
+        extra = {"chunking": chunking.key} if chunking else {}
+        self._set_metadata(revision=uuid.uuid4().hex, **extra)
+        with self._lock:
+            self._rebuild_lexical()
+
+    def _set_metadata(self, **values: Any) -> None:
+        meta = self.metadata
+        meta.update(values)
+        meta["embedding_model"] = self.embedder.name
+        self._collection.modify(metadata=meta)
+        self._collection = self._client.get_collection(
+            self._collection.name, embedding_function=None
+        )
+
+    # --- searching ----------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        filters: Filters | None = None,
+        mode: SearchMode = "hybrid",
+        candidates: int | None = None,
+    ) -> list[SearchHit]:
+        """The ``k`` best passages for ``query`` (dense, BM25, or both fused by RRF)."""
+        query = query.strip()
+        if not query or k <= 0:
+            return []
+        filters = filters or Filters()
+        pool = candidates or max(4 * k, 20)
+        dense = self._dense(query, pool, filters) if mode != "lexical" else []
+        lexical = self._lexical_hits(query, pool, filters) if mode != "dense" else []
+        hits = _fuse(dense, lexical)
+        missing = [h.chunk.id for h in hits if not h.chunk.text]
+        if missing:
+            found = self.get(missing)
+            for hit in hits:
+                hit.chunk = found.get(hit.chunk.id, hit.chunk)
+            hits = [h for h in hits if h.chunk.text]
+        if self._reranker_name and hits:
+            hits = self._rerank(query, hits)
+        return hits[:k]
+
+    def _dense(self, query: str, n: int, filters: Filters) -> list[Chunk]:
+        count = self.count()
+        if count == 0:
+            return []
+        vector = self.embedder.encode_query(query)
+        got = self._collection.query(
+            query_embeddings=[vector],
+            n_results=min(n, count),
+            where=filters.where(),
+            include=["documents", "metadatas"],
+        )
+        return [
+            Chunk.from_record(i, d or "", dict(m or {}))
+            for i, d, m in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], strict=True)
+        ]
+
+    def _lexical_hits(self, query: str, n: int, filters: Filters) -> list[Chunk]:
+        index = self.lexical()
+        mask = index.mask(filters.year_min, filters.year_max, filters.keys())
+        return [_placeholder(i) for i, _ in index.search(query, n, mask)]
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, rebuilt first when another write has happened since."""
+        with self._lock:
+            now = time.monotonic()
+            if self._lexical is not None and now - self._checked_at < REVISION_CHECK_S:
+                return self._lexical
+            self._checked_at = now
+            self._collection = self._client.get_collection(
+                self._collection.name, embedding_function=None
+            )
+            revision = str(self.metadata.get("revision", ""))
+            if self._lexical is None or self._lexical_revision != revision:
+                loaded = LexicalIndex.load(self._lexical_dir)
+                if loaded is not None and loaded[1] == revision:
+                    self._lexical, self._lexical_revision = loaded
+                else:
+                    self._rebuild_lexical()
+            assert self._lexical is not None
+            return self._lexical
+
+    def _rebuild_lexical(self) -> None:
+        ids: list[str] = []
+        texts: list[str] = []
+        years: list[int] = []
+        keys: list[frozenset[str]] = []
+        for page_ids, docs, metas in self._pages(include=["documents", "metadatas"]):
+            for chunk_id, doc, meta in zip(page_ids, docs, metas, strict=True):
+                chunk = Chunk.from_record(chunk_id, doc or "", dict(meta or {}))
+                ids.append(chunk_id)
+                texts.append(chunk.embed_text)
+                years.append(chunk.year or 0)
+                keys.append(filter_keys(chunk.publisher, chunk.tags))
+        revision = str(self.metadata.get("revision", ""))
+        index = LexicalIndex.build(ids, texts, years, keys)
+        index.save(self._lexical_dir, revision)
+        self._lexical, self._lexical_revision = index, revision
+        self._checked_at = time.monotonic()
+
+    def _pages(self, include: list[str], size: int = 5000) -> Any:
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=size, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            docs = got.get("documents") or [None] * len(ids)
+            metas = got.get("metadatas") or [{}] * len(ids)
+            yield ids, docs, metas
+            offset += len(ids)
+
+    def _rerank(self, query: str, hits: list[SearchHit]) -> list[SearchHit]:
+        if self._reranker is None:
+            from sentence_transformers import CrossEncoder
+
+            self._reranker = CrossEncoder(
+                self._reranker_name, device=self.embedder.device, local_files_only=True
+            )
+        scores = self._reranker.predict(
+            [(query, h.chunk.embed_text) for h in hits], show_progress_bar=False
+        )
+        for hit, score in zip(hits, scores, strict=True):
+            hit.score = float(score)
+        return sorted(hits, key=lambda h: -h.score)
+
+
+def _placeholder(chunk_id: str) -> Chunk:
+    return Chunk(chunk_id, "", "", "", "", "", None, "", None)
+
+
+def _fuse(dense: list[Chunk], lexical: list[Chunk]) -> list[SearchHit]:
+    """Reciprocal rank fusion of two ranked lists (either may be empty)."""
+    hits: dict[str, SearchHit] = {}
+    for rank, chunk in enumerate(dense, start=1):
+        hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), dense_rank=rank)
+    for rank, chunk in enumerate(lexical, start=1):
+        hit = hits.get(chunk.id)
+        if hit is None:
+            hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), lexical_rank=rank)
+        else:
+            hit.score += 1.0 / (RRF_K + rank)
+            hit.lexical_rank = rank
+    return sorted(hits.values(), key=lambda h: -h.score)
+
+
+def _client(folder: Path, chroma_url: str | None, *, create: bool) -> tuple[Any, str]:
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+        if not url.hostname:
+            raise StoreError(f"cannot read a host in chroma URL {chroma_url!r}")
+        ssl = url.scheme == "https"
+        port = url.port or (443 if ssl else 8000)
+        try:
+            client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=settings)
+        except Exception as exc:  # chromadb raises plain Exception/ValueError when unreachable
+            raise StoreError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
+        return client, chroma_url
+    path = folder / "chroma"
+    if not path.exists() and not create:
+        raise StoreNotFound(f"no guideline store at {folder}")
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings), str(folder)
+
+
+def _drop(client: Any, name: str) -> None:
+    with contextlib.suppress(NotFoundError, ValueError):
+        client.delete_collection(name)
