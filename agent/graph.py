@@ -173,7 +173,11 @@ def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         reply = call_model(deps.model, msgs, offered if s.tool_calling == "native" else [])
     except ModelCallFailed as exc:
         return {"messages": added, "model_error": str(exc), "notes": notes}
-    return {"messages": added, "notes": notes} | _take_reply(reply, state, deps, offered, spent)
+    # A backend may say what it could not do (e.g. constrained decoding refused by the server).
+    notes.extend(n for n in reply.response_metadata.get("lingshu_notes", []) if n not in notes)
+    return {"messages": added, "notes": notes} | _take_reply(
+        reply, {**state, "notes": notes}, deps, offered, spent
+    )
 
 
 def _take_reply(

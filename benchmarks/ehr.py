@@ -22,21 +22,30 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge.ehr import EmbeddedFhirStore  # noqa: E402
-from knowledge.ehr.parse import validate  # noqa: E402
-from knowledge.patients import BUNDLE_DIR  # noqa: E402
-from tools.ehr import get_labs, patient_summary  # noqa: E402
-from tools.runtime import EvidenceLedger, ToolContext  # noqa: E402
+from knowledge.ehr import EmbeddedFhirStore
+from knowledge.ehr.parse import validate
+from knowledge.patients import BUNDLE_DIR
+from tools.ehr import get_labs, patient_summary
+from tools.runtime import EvidenceLedger, ToolContext
 
 PATIENT = "chest-pain"
 N_OBSERVATIONS = 10_000
 RUNS = 60
 CODES = [  # (LOINC, unit, typical value, spread)
-    ("67151-1", "ng/L", 20, 15), ("2160-0", "mg/dL", 1.1, 0.3), ("2345-7", "mg/dL", 140, 40),
-    ("718-7", "g/dL", 13.5, 1.5), ("6690-2", "10*3/uL", 8, 3), ("2951-2", "mmol/L", 139, 3),
-    ("2823-3", "mmol/L", 4.3, 0.4), ("1988-5", "mg/L", 8, 10), ("4548-4", "%", 7.5, 0.8),
-    ("8867-4", "/min", 80, 12), ("9279-1", "/min", 16, 3), ("8310-5", "Cel", 36.9, 0.4),
-    ("59408-5", "%", 97, 2), ("29463-7", "kg", 90, 3),
+    ("67151-1", "ng/L", 20, 15),
+    ("2160-0", "mg/dL", 1.1, 0.3),
+    ("2345-7", "mg/dL", 140, 40),
+    ("718-7", "g/dL", 13.5, 1.5),
+    ("6690-2", "10*3/uL", 8, 3),
+    ("2951-2", "mmol/L", 139, 3),
+    ("2823-3", "mmol/L", 4.3, 0.4),
+    ("1988-5", "mg/L", 8, 10),
+    ("4548-4", "%", 7.5, 0.8),
+    ("8867-4", "/min", 80, 12),
+    ("9279-1", "/min", 16, 3),
+    ("8310-5", "Cel", 36.9, 0.4),
+    ("59408-5", "%", 97, 2),
+    ("29463-7", "kg", 90, 3),
 ]
 
 
@@ -47,14 +56,18 @@ def _observations(n: int) -> list[dict[str, Any]]:
     for i in range(n):
         code, unit, mean, spread = CODES[i % len(CODES)]
         when = start + timedelta(minutes=int(i * 5 * 365 * 24 * 60 / n))
-        out.append({
-            "resourceType": "Observation", "id": f"bench-{i}", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": code},
-            "subject": {"reference": f"Patient/{PATIENT}"},
-            "effectiveDateTime": when.isoformat().replace("+00:00", "Z"),
-            "valueQuantity": {"value": round(rng.gauss(mean, spread), 2), "unit": unit},
-            "referenceRange": [{"high": {"value": mean + spread, "unit": unit}}],
-        })
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"bench-{i}",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}], "text": code},
+                "subject": {"reference": f"Patient/{PATIENT}"},
+                "effectiveDateTime": when.isoformat().replace("+00:00", "Z"),
+                "valueQuantity": {"value": round(rng.gauss(mean, spread), 2), "unit": unit},
+                "referenceRange": [{"high": {"value": mean + spread, "unit": unit}}],
+            }
+        )
     return out
 
 
@@ -84,18 +97,22 @@ def main() -> None:
         summary = _time(patient_summary, {}, store)
         labs = _time(get_labs, {"name_or_loinc": "troponin"}, store)
         store.close()
-    print(json.dumps({
-        "benchmark": "ehr_tools_embedded",
-        "patient_observations": n_obs,
-        "runs": RUNS,
-        "patient_summary_ms_p50": _pct(summary, 50),
-        "patient_summary_ms_p95": _pct(summary, 95),
-        "get_labs_troponin_ms_p50": _pct(labs, 50),
-        "get_labs_troponin_ms_p95": _pct(labs, 95),
-        "import_10k_observations_s": round(import_s, 2),
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "ehr_tools_embedded",
+                "patient_observations": n_obs,
+                "runs": RUNS,
+                "patient_summary_ms_p50": _pct(summary, 50),
+                "patient_summary_ms_p95": _pct(summary, 95),
+                "get_labs_troponin_ms_p50": _pct(labs, 50),
+                "get_labs_troponin_ms_p95": _pct(labs, 95),
+                "import_10k_observations_s": round(import_s, 2),
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -85,9 +85,7 @@ def day(when: str | None) -> str:
     return (when or "undated")[:16].replace("T", " ")
 
 
-def cite(
-    ctx: ToolContext, resource: dict[str, Any], label: str, excerpt: str, **extra: Any
-) -> str:
+def cite(ctx: ToolContext, resource: dict[str, Any], label: str, excerpt: str, **extra: Any) -> str:
     rtype, rid = resource["resourceType"], resource["id"]
     when = date_of(resource)
     citation = {"resource_type": rtype, "id": rid, "date": when, **extra}
@@ -223,8 +221,9 @@ def medication_line(ctx: ToolContext, request: dict[str, Any], brief: bool = Fal
     status = str(request.get("status") or "unknown")
     parts = (dose,) if brief else (dose, f"since {started}" if started else "", status)
     detail = "; ".join(x for x in parts if x)
-    code = main_code(request.get("medicationCodeableConcept") or (medication or {}).get("code"),
-                     RXNORM)
+    code = main_code(
+        request.get("medicationCodeableConcept") or (medication or {}).get("code"), RXNORM
+    )
     return Line().add(
         f"- {name} ({detail})" if detail else f"- {name}",
         request,
@@ -255,8 +254,9 @@ def allergy_line(resource: dict[str, Any], brief: bool = False) -> Line:
             clinical_status(resource),
         ]
     text = f"- {name} ({'; '.join(x for x in detail if x)})" if any(detail) else f"- {name}"
-    return Line().add(text, resource, name, display=name, reactions=reactions,
-                      criticality=criticality)
+    return Line().add(
+        text, resource, name, display=name, reactions=reactions, criticality=criticality
+    )
 
 
 # --- observations -------------------------------------------------------------------------------

@@ -99,9 +99,8 @@ def _ask_live(agent: Lingshu, question: str, kwargs: dict[str, Any]) -> TurnResu
 def model_down_line(settings: Settings, reason: object) -> str:
     if settings.backend == "openai":
         return (
-            f"[yellow]No model answered at {settings.base_url} ({reason}). "
-            "Start Lingshu there with the command `lingshu vllm-command` prints; "
-            "showing the evidence brief instead.[/yellow]"
+            f"[yellow]No model answered at {settings.base_url} ({reason}); start one with "
+            '`eval "$(lingshu vllm-command)"`. Showing the evidence brief instead.[/yellow]'
         )
     return (
         f"[yellow]The in-process model could not be used ({reason}); "

@@ -41,7 +41,9 @@ def _store_path(db: Path | None, data_dir: Path | None) -> Path:
 
 @ehr_app.command("import")
 def import_(
-    paths: Annotated[list[Path], typer.Argument(help="Bundle .json / Bulk Data .ndjson files or folders.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Bundle .json / Bulk Data .ndjson files or folders.")
+    ],
     db: Db = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -56,8 +58,12 @@ def import_(
         raise typer.Exit(2)
     store = EmbeddedFhirStore(_store_path(db, data_dir))
     report = ImportReport()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("Importing", total=len(files))
         for path in files:
@@ -80,8 +86,10 @@ def import_(
 def load_demo(db: Db = None, data_dir: DataDir = None) -> None:
     """Load the shipped SYNTHETIC patients (for demonstration only) into the embedded store."""
     store = ensure_demo_patients(_store_path(db, data_dir))
-    console.print(f"{len(DEMO_PATIENT_IDS)} synthetic patients ready in {store.path}: "
-                  + ", ".join(DEMO_PATIENT_IDS))
+    console.print(
+        f"{len(DEMO_PATIENT_IDS)} synthetic patients ready in {store.path}: "
+        + ", ".join(DEMO_PATIENT_IDS)
+    )
     store.close()
 
 
@@ -91,8 +99,10 @@ def patients(db: Db = None, data_dir: DataDir = None) -> None:
     settings = build_settings(data_dir=data_dir, **({"ehr_db": db} if db else {}))
     source = _open_ehr(settings)
     if source is None:
-        err.print(f"No EHR at {settings.ehr_path}. Run `lingshu ehr import PATH` or "
-                  "`lingshu ehr load-demo`, or set LINGSHU_FHIR_BASE_URL.")
+        err.print(
+            f"No EHR at {settings.ehr_path}. Run `lingshu ehr import PATH` or "
+            "`lingshu ehr load-demo`, or set LINGSHU_FHIR_BASE_URL."
+        )
         raise typer.Exit(1)
     try:
         table = Table("patient id", "synopsis")

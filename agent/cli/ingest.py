@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.progress import (
@@ -20,6 +20,10 @@ from rich.table import Table
 from agent.cli.app import app
 from agent.cli.options import DataDir, build_settings, console, err
 from agent.settings import Settings
+
+if TYPE_CHECKING:
+    from knowledge.guidelines import GuidelineStore
+    from knowledge.guidelines.store import SearchMode
 
 StoreDir = Annotated[
     Path | None,
@@ -65,7 +69,7 @@ def _settings(data_dir: Path | None, store: Path | None, **more: Any) -> Setting
     return build_settings(data_dir=data_dir, guideline_dir=store, **more)
 
 
-def _open(settings: Settings, *, create: bool, rebuild: bool = False) -> Any:
+def _open(settings: Settings, *, create: bool, rebuild: bool = False) -> GuidelineStore:
     from knowledge.guidelines import GuidelineStore, StoreError
 
     try:
@@ -168,7 +172,7 @@ def search(
     guideline_store = _open(settings, create=False)
     filters = Filters(publisher=publisher, year_min=year_from, year_max=year_to, tag=tag)
     try:
-        hits = guideline_store.search(query, k=k, filters=filters, mode=mode)  # type: ignore[arg-type]
+        hits = guideline_store.search(query, k=k, filters=filters, mode=cast("SearchMode", mode))
     except StoreError as exc:
         err.print(f"[red]Search failed:[/red] {exc}")
         raise typer.Exit(1) from None

@@ -157,12 +157,11 @@ def codes_of(resource: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def _drop(data: Any, loc: tuple[Any, ...]) -> bool:
     """Delete the element at a pydantic error location; True when something was removed."""
     for key in loc[:-1]:
-        if isinstance(data, dict) and key in data:
-            data = data[key]
-        elif isinstance(data, list) and isinstance(key, int) and key < len(data):
-            data = data[key]
-        else:
+        in_dict = isinstance(data, dict) and key in data
+        in_list = isinstance(data, list) and isinstance(key, int) and key < len(data)
+        if not (in_dict or in_list):
             return False
+        data = data[key]
     if isinstance(data, dict) and loc and loc[-1] in data:
         del data[loc[-1]]
         return True
@@ -203,7 +202,7 @@ def validate(resource: Any, where: str = "") -> IndexedResource:
             if (
                 not extra
                 or len(extra) != exc.error_count()
-                or not all(_drop(data, l) for l in extra)
+                or not all(_drop(data, loc) for loc in extra)
             ):
                 raise MalformedResource(f"{name}: {_reasons(exc)}") from None
             log.warning(

@@ -108,7 +108,7 @@ def _range(holder: dict[str, Any]) -> tuple[float | None, float | None]:
 
 def _flag(holder: dict[str, Any]) -> str:
     for concept in holder.get("interpretation") or []:
-        system, code = main_code(concept, "")
+        code = main_code(concept, "")[1]
         if code:
             return code
     return ""
@@ -221,7 +221,9 @@ def _span(first: str | None, last: str | None) -> str:
     if not first or not last or len(first) < 10 or len(last) < 10:
         return ""
     try:
-        start = datetime.fromisoformat(first) if "T" in first else datetime.fromisoformat(first[:10])
+        start = (
+            datetime.fromisoformat(first) if "T" in first else datetime.fromisoformat(first[:10])
+        )
         end = datetime.fromisoformat(last) if "T" in last else datetime.fromisoformat(last[:10])
     except ValueError:
         return ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -136,55 +136,54 @@ class RemoteFhirClient:
         found.sort(key=lambda r: (date_of(r) or "", r.get("id", "")), reverse=True)
         return found[:count] if count is not None else found
 
-    def _search_pages(
-        self, url: str, params: dict[str, str] | None, patient_id: str, count: int | None
-    ) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
+    def _matches(self, url: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        """Resources of a search's ``match`` entries, following ``next`` links page by page."""
         next_url: str | None = url
+        query: dict[str, str] | None = params
         for _page in range(MAX_PAGES):
-            if next_url is None or (count is not None and len(found) >= count):
-                break
-            bundle = self._get(next_url, params) or {}
-            params = None  # a next link carries its own query
+            if next_url is None:
+                return
+            bundle = self._get(next_url, query) or {}
+            query = None  # a next link carries its own query
             for entry in bundle.get("entry") or []:
                 resource = entry.get("resource") if isinstance(entry, dict) else None
-                mode = (entry.get("search") or {}).get("mode", "match") if resource else None
-                if mode != "match" or patient_of(resource or {}) != patient_id:
-                    continue
-                checked = self._checked(resource, url)
-                if checked is not None:
-                    found.append(checked)
-            next_url = next(
-                (
-                    link.get("url")
-                    for link in bundle.get("link") or []
-                    if isinstance(link, dict) and link.get("relation") == "next"
-                ),
-                None,
-            )
+                mode = (entry.get("search") or {}).get("mode", "match")
+                if isinstance(resource, dict) and mode == "match":
+                    yield resource
+            next_url = _next_link(bundle)
+        log.warning("%s: stopped after %d pages", url, MAX_PAGES)
+
+    def _search_pages(
+        self, url: str, params: dict[str, str], patient_id: str, count: int | None
+    ) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for resource in self._matches(url, params):
+            if patient_of(resource) != patient_id:
+                continue  # outside the patient's compartment, whatever the server says
+            checked = self._checked(resource, url)
+            if checked is not None:
+                found.append(checked)
+            if count is not None and len(found) >= count:
+                break
         return found
 
     def patients(self) -> list[dict[str, Any]]:
-        bundle_url = f"{self.base_url}/Patient"
-        found: list[dict[str, Any]] = []
-        next_url: str | None = bundle_url
-        params: dict[str, str] | None = {"_count": str(self.page_size)}
-        for _page in range(MAX_PAGES):
-            if next_url is None:
-                break
-            bundle = self._get(next_url, params) or {}
-            params = None
-            for entry in bundle.get("entry") or []:
-                resource = entry.get("resource") if isinstance(entry, dict) else None
-                if isinstance(resource, dict) and resource.get("resourceType") == "Patient":
-                    checked = self._checked(resource, bundle_url)
-                    if checked is not None:
-                        found.append(checked)
-            next_url = next(
-                (lk.get("url") for lk in bundle.get("link") or [] if lk.get("relation") == "next"),
-                None,
-            )
+        url = f"{self.base_url}/Patient"
+        found = [
+            checked
+            for resource in self._matches(url, {"_count": str(self.page_size)})
+            if resource.get("resourceType") == "Patient"
+            and (checked := self._checked(resource, url)) is not None
+        ]
         return sorted(found, key=lambda r: r.get("id", ""))
 
     def close(self) -> None:
         self._http.close()
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    """The URL of a searchset Bundle's ``next`` page, if any."""
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None

@@ -69,7 +69,6 @@ class Embedder:
 
     def _load(self) -> Any:
         from sentence_transformers import SentenceTransformer
-
         from transformers.utils import logging as hf_logging
 
         log.info("loading embedding model %s from %s", self.name, self._location)

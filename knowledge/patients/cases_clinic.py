@@ -13,12 +13,10 @@ from knowledge.patients.schema import (
     PENICILLIN,
     PROGRESS_NOTE,
     SALBUTAMOL,
-    T2DM,
     TIOTROPIUM,
     Case,
     Med,
     Problem,
-    identifiers,
     note,
 )
 
@@ -60,7 +58,7 @@ APPENDICITIS = Case(
             negative for nitrites and leucocytes. Ultrasound abdomen requested.""",
         ),
     ],
-    **identifiers(8),
+    number=8,
 )
 
 TUBERCULOSIS = Case(
@@ -108,7 +106,7 @@ TUBERCULOSIS = Case(
             effusion.""",
         ),
     ],
-    **identifiers(9),
+    number=9,
 )
 
 LUNG_NODULE = Case(
@@ -151,7 +149,7 @@ LUNG_NODULE = Case(
             No new nodules. No lymphadenopathy. Emphysema unchanged.""",
         ),
     ],
-    **identifiers(10),
+    number=10,
 )
 
 DIABETIC_RETINOPATHY = Case(
@@ -220,7 +218,7 @@ DIABETIC_RETINOPATHY = Case(
             photographs of both eyes taken and awaiting grading.""",
         ),
     ],
-    **identifiers(11),
+    number=11,
 )
 
 PIGMENTED_LESION = Case(
@@ -257,7 +255,7 @@ PIGMENTED_LESION = Case(
             photograph taken.""",
         ),
     ],
-    **identifiers(12),
+    number=12,
 )
 
 CHECKUP = Case(
@@ -304,7 +302,7 @@ CHECKUP = Case(
             unremarkable. Blood tests within reference ranges.""",
         ),
     ],
-    **identifiers(13),
+    number=13,
 )
 
 CLINIC_CASES = [

@@ -37,7 +37,6 @@ SYNTHETIC_TAG = {
 _NAMESPACE = uuid.UUID("6f1c3b1e-7d4a-4c55-9d8e-2b7c1f0a9e11")
 _VITALS = (
     ("8867-4", "Heart rate", "/min"),
-    (None, "Blood pressure", "mm[Hg]"),
     ("9279-1", "Respiratory rate", "/min"),
     ("8310-5", "Body temperature", "Cel"),
     ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%"),
@@ -270,36 +269,28 @@ def _labs(b: _Builder) -> None:
             b.observation(when, code, "laboratory", **extra)
 
 
+def _blood_pressure(b: _Builder, when: str, sbp: float, dbp: float) -> None:
+    components = [
+        {"code": _concept(n, (LOINC, c, n)), "valueQuantity": _quantity(v, "mm[Hg]")}
+        for c, n, v in (
+            ("8480-6", "Systolic blood pressure", sbp),
+            ("8462-4", "Diastolic blood pressure", dbp),
+        )
+    ]
+    panel = _concept(
+        "Blood pressure", (LOINC, "85354-9", "Blood pressure panel with all children optional")
+    )
+    b.observation(when, panel, "vital-signs", component=components)
+
+
 def _vitals(b: _Builder) -> None:
-    for when, values in b.case.vitals:
-        hr, sbp, dbp, rr, temp, spo2, weight = values
-        numbers = (hr, (sbp, dbp), rr, temp, spo2, weight)
-        for (code, name, unit), value in zip(_VITALS, numbers, strict=True):
-            if value is None or value == (None, None):
-                continue
-            if code is None:
-                components = [
-                    {"code": _concept(n, (LOINC, c, n)), "valueQuantity": _quantity(v, unit)}
-                    for c, n, v in (
-                        ("8480-6", "Systolic blood pressure", value[0]),
-                        ("8462-4", "Diastolic blood pressure", value[1]),
-                    )
-                ]
-                b.observation(
-                    when,
-                    _concept(
-                        name, (LOINC, "85354-9", "Blood pressure panel with all children optional")
-                    ),
-                    "vital-signs",
-                    component=components,
-                )
-            else:
-                b.observation(
-                    when,
-                    _concept(name, (LOINC, code, name)),
-                    "vital-signs",
-                    valueQuantity=_quantity(value, unit),
-                )
+    for when, (hr, sbp, dbp, rr, temp, spo2, weight) in b.case.vitals:
+        for (code, name, unit), value in zip(_VITALS, (hr, rr, temp, spo2, weight), strict=True):
+            if value is not None:
+                concept = _concept(name, (LOINC, code, name))
+                b.observation(when, concept, "vital-signs", valueQuantity=_quantity(value, unit))
+            if code == "8867-4" and sbp is not None and dbp is not None:
+                _blood_pressure(b, when, sbp, dbp)
 
 
 def _notes(b: _Builder, encounter: str) -> None:

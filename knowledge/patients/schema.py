@@ -219,10 +219,8 @@ class Case:
     sex: str
     birth: str
     given: str
-    family: str
-    mrn: str
-    phone: str
-    street: str
+    number: int
+    """Case number: the fictitious identifiers below are derived from it."""
     encounter: tuple[str, str, str]
     conditions: list[Problem] = field(default_factory=list)
     medications: list[Med] = field(default_factory=list)
@@ -230,6 +228,23 @@ class Case:
     labs: list[tuple[str, dict[str, float | str]]] = field(default_factory=list)
     vitals: list[tuple[str, Vitals]] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
+
+    @property
+    def family(self) -> str:
+        return "Synthetic"
+
+    @property
+    def mrn(self) -> str:
+        return f"SYN-{self.number:06d}"
+
+    @property
+    def phone(self) -> str:
+        """A fictitious number in the reserved 555-01xx range."""
+        return f"555-01{self.number:02d}"
+
+    @property
+    def street(self) -> str:
+        return f"{self.number} Example Street"
 
 
 HTN = Problem("59621000", "Essential hypertension", "I10", "2014-05-02")
@@ -254,13 +269,3 @@ SALBUTAMOL = Med(
 METFORMIN = Med(
     "6809", "metformin", "Metformin 1000 mg tablet", "1000 mg by mouth twice daily", "2018-03-10"
 )
-
-
-def identifiers(n: int) -> dict[str, str]:
-    """Fictitious direct identifiers for case number ``n`` (reserved 555-01xx phone range)."""
-    return {
-        "mrn": f"SYN-{n:06d}",
-        "phone": f"555-01{n:02d}",
-        "street": f"{n} Example Street",
-        "family": "Synthetic",
-    }

@@ -129,8 +129,11 @@ class FhirTestServer:
             "total": len(found),
             "link": [],
             "entry": [
-                {"fullUrl": f"{self.base_url}/{rtype}/{r['id']}", "resource": r,
-                 "search": {"mode": "match"}}
+                {
+                    "fullUrl": f"{self.base_url}/{rtype}/{r['id']}",
+                    "resource": r,
+                    "search": {"mode": "match"},
+                }
                 for r in found[offset : offset + size]
             ],
         }

@@ -45,8 +45,9 @@ def test_patients_lists_synopses_without_identifiers(tmp_path: Path) -> None:
 
 def test_settings_choose_remote_embedded_or_none(tmp_path: Path) -> None:
     assert _open_ehr(Settings(data_dir=tmp_path)) is None
-    remote = _open_ehr(Settings(data_dir=tmp_path, fhir_base_url="http://127.0.0.1:9/fhir",
-                                fhir_token="t"))
+    remote = _open_ehr(
+        Settings(data_dir=tmp_path, fhir_base_url="http://127.0.0.1:9/fhir", fhir_token="t")
+    )
     assert isinstance(remote, RemoteFhirClient)
     EmbeddedFhirStore(tmp_path / "ehr.sqlite").close()
     assert isinstance(_open_ehr(Settings(data_dir=tmp_path)), EmbeddedFhirStore)

@@ -16,16 +16,25 @@ LOINC = "http://loinc.org"
 
 
 def _patient(pid: str, **extra: object) -> dict[str, object]:
-    return {"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": "1970-01-01",
-            **extra}
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "gender": "female",
+        "birthDate": "1970-01-01",
+        **extra,
+    }
 
 
 def _obs(oid: str, pid: str, code: str, value: float, when: str, **extra: object) -> dict:
     return {
-        "resourceType": "Observation", "id": oid, "status": "final",
+        "resourceType": "Observation",
+        "id": oid,
+        "status": "final",
         "code": {"coding": [{"system": LOINC, "code": code}]},
-        "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": when,
-        "valueQuantity": {"value": value, "unit": "mg/dL"}, **extra,
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value, "unit": "mg/dL"},
+        **extra,
     }
 
 
@@ -45,7 +54,9 @@ def test_bundle_urn_references_resolve_to_the_patient(demo_store: EmbeddedFhirSt
     assert all(o["subject"]["reference"] == "Patient/chest-pain" for o in troponin)
 
 
-def test_bulk_ndjson_import_with_malformed_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_bulk_ndjson_import_with_malformed_lines(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     folder = tmp_path / "export"
     folder.mkdir()
     (folder / "Patient.ndjson").write_text(json.dumps(_patient("p1")) + "\n\n", encoding="utf-8")
@@ -61,21 +72,29 @@ def test_bulk_ndjson_import_with_malformed_lines(tmp_path: Path, caplog: pytest.
         report = store.import_paths([folder])
     assert (report.imported, report.skipped) == (3, 2)
     assert any("Observation.ndjson line 2" in w for w in report.warnings)
-    assert any(w.startswith("Observation/o2 in Observation.ndjson line 3") and "status" in w
-               for w in report.warnings)
+    assert any(
+        w.startswith("Observation/o2 in Observation.ndjson line 3") and "status" in w
+        for w in report.warnings
+    )
     assert "Observation/o2" in caplog.text
     assert [o["id"] for o in store.search("Observation", "p1")] == ["o3", "o1"]
 
 
 def test_messy_but_valid_resources_import(tmp_path: Path) -> None:
     obs = _obs(
-        "messy", "p1", "2345-7", 180, "2026-02-01T08:00:00+08:00",
+        "messy",
+        "p1",
+        "2345-7",
+        180,
+        "2026-02-01T08:00:00+08:00",
         extension=[{"url": "http://vendor.example/unknown", "valueString": "x"}],
         performer=[{"reference": "Practitioner/not-in-this-export"}],
     )
     obs["code"]["coding"].insert(0, {"system": "http://vendor.example/labs", "code": "GLU"})
     condition = {  # no onset, no clinicalStatus, text-only code
-        "resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
         "code": {"text": "Back pain"},
     }
     r5_only = {**_obs("r5", "p1", "2345-7", 90, "2026-01-01"), "triggeredBy": [{"type": "reflex"}]}
@@ -93,7 +112,9 @@ def test_messy_but_valid_resources_import(tmp_path: Path) -> None:
 
 def test_reimport_replaces_instead_of_duplicating(tmp_path: Path) -> None:
     store = EmbeddedFhirStore(tmp_path / "ehr.sqlite")
-    write_bundle(tmp_path / "b.json", [_patient("p1"), _obs("o1", "p1", "2160-0", 1.0, "2026-01-01")])
+    write_bundle(
+        tmp_path / "b.json", [_patient("p1"), _obs("o1", "p1", "2160-0", 1.0, "2026-01-01")]
+    )
     store.import_paths([tmp_path / "b.json"])
     write_bundle(tmp_path / "b.json", [_obs("o1", "p1", "2160-0", 2.0, "2026-01-01")])
     store.import_paths([tmp_path / "b.json"])
@@ -102,11 +123,14 @@ def test_reimport_replaces_instead_of_duplicating(tmp_path: Path) -> None:
 
 
 def test_resource_without_id_or_type_is_skipped_and_named(tmp_path: Path) -> None:
-    bundle = write_bundle(tmp_path / "bad.json", [
-        {"resourceType": "Observation", "status": "final"},
-        {"id": "x"},
-        {"resourceType": "NotAType", "id": "y"},
-    ])
+    bundle = write_bundle(
+        tmp_path / "bad.json",
+        [
+            {"resourceType": "Observation", "status": "final"},
+            {"id": "x"},
+            {"resourceType": "NotAType", "id": "y"},
+        ],
+    )
     report = EmbeddedFhirStore(tmp_path / "ehr.sqlite").import_paths([bundle])
     assert (report.imported, report.skipped) == (0, 3)
     assert "Observation/? in bad.json entry 1: resource has no id" in report.warnings[0]
@@ -114,8 +138,11 @@ def test_resource_without_id_or_type_is_skipped_and_named(tmp_path: Path) -> Non
 
 
 def test_malformed_warning_never_contains_identifiers(tmp_path: Path) -> None:
-    bad = _patient("p9", name=[{"family": "Zebulon-Secretname", "given": 7}],
-                   telecom=[{"system": "phone", "value": "555-0199", "rank": "first"}])
+    bad = _patient(
+        "p9",
+        name=[{"family": "Zebulon-Secretname", "given": 7}],
+        telecom=[{"system": "phone", "value": "555-0199", "rank": "first"}],
+    )
     report = EmbeddedFhirStore(tmp_path / "ehr.sqlite").import_paths(
         [write_bundle(tmp_path / "b.json", [bad])]
     )

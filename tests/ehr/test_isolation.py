@@ -9,14 +9,24 @@ from typing import Any
 import pytest
 
 from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
+from knowledge.ehr.parse import patient_of
 from knowledge.patients import BUNDLE_DIR
 from tests.ehr.conftest import call, context, write_bundle
 from tests.ehr.fhir_server import FhirTestServer, ServerConfig
 from tools.runtime import ToolError
 
 # Strings that exist only in the sepsis patient's record.
-SEPSIS_ONLY = ("sepsis-", "Sulfamethoxazole", "Ceftriaxone", "19.8", "264 mg/dL", "Warm peripheries",
-               "Chronic kidney disease", "Urinary tract infection", "4.1 mmol/L")
+SEPSIS_ONLY = (
+    "sepsis-",
+    "Sulfamethoxazole",
+    "Ceftriaxone",
+    "19.8",
+    "264 mg/dL",
+    "Warm peripheries",
+    "Chronic kidney disease",
+    "Urinary tract infection",
+    "4.1 mmol/L",
+)
 
 ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
     ("patient_summary", {}),
@@ -79,25 +89,33 @@ def test_references_pointing_at_another_patient_are_not_followed(tmp_path: Path)
     store = EmbeddedFhirStore(tmp_path / "ehr.sqlite")
     store.import_paths([BUNDLE_DIR / "chest-pain.json", BUNDLE_DIR / "sepsis.json"])
     (sepsis_lactate,) = store.search("Observation", "sepsis", codes=["2524-7"], count=1)
-    crafted = [
+    crafted: list[dict[str, Any]] = [
         {  # A's medication order pointing at B's observation as if it were a Medication
-            "resourceType": "MedicationRequest", "id": "a-med-ref", "status": "active",
-            "intent": "order", "subject": {"reference": "Patient/chest-pain"},
+            "resourceType": "MedicationRequest",
+            "id": "a-med-ref",
+            "status": "active",
+            "intent": "order",
+            "subject": {"reference": "Patient/chest-pain"},
             "medicationReference": {"reference": f"Medication/{sepsis_lactate['id']}"},
         },
         {  # A's panel whose members are B's results
-            "resourceType": "Observation", "id": "a-panel", "status": "final",
+            "resourceType": "Observation",
+            "id": "a-panel",
+            "status": "final",
             "code": {"coding": [{"system": "http://loinc.org", "code": "2524-7"}]},
             "subject": {"reference": "Patient/chest-pain"},
             "effectiveDateTime": "2026-03-01T12:00:00Z",
             "hasMember": [{"reference": f"Observation/{sepsis_lactate['id']}"}],
         },
         {  # B's note linked to A's encounter
-            "resourceType": "DocumentReference", "id": "b-note", "status": "current",
+            "resourceType": "DocumentReference",
+            "id": "b-note",
+            "status": "current",
             "subject": {"reference": "Patient/sepsis"},
             "context": {"encounter": [{"reference": "Encounter/chest-pain-enc-2"}]},
-            "content": [{"attachment": {"contentType": "text/plain",
-                                        "data": "U2VjcmV0IHJpZ29ycw=="}}],  # "Secret rigors"
+            "content": [
+                {"attachment": {"contentType": "text/plain", "data": "U2VjcmV0IHJpZ29ycw=="}}
+            ],  # "Secret rigors"
         },
     ]
     store.import_paths([write_bundle(tmp_path / "crafted.json", crafted)])
@@ -112,6 +130,8 @@ def test_a_server_that_leaks_other_patients_is_filtered() -> None:
     config = ServerConfig(leak_patient="sepsis")
     paths = [BUNDLE_DIR / "chest-pain.json", BUNDLE_DIR / "sepsis.json"]
     with FhirTestServer(paths, config) as server:
+        leaked = server.search("Observation", {"patient": ["chest-pain"]})
+        assert any(patient_of(r) == "sepsis" for r in leaked)  # the server does leak
         client = RemoteFhirClient(server.base_url, retries=0)
         output = _all_outputs(context(client, "chest-pain"))
         client.close()

@@ -67,8 +67,13 @@ def test_search_follows_next_links(
 def test_search_parameters_code_date_and_count(fhir_server: FhirTestServer) -> None:
     client = RemoteFhirClient(fhir_server.base_url, token="test-token")
     before = len(fhir_server.config.requests)
-    found = client.search("Observation", "chest-pain", codes=["http://loinc.org|2160-0"],
-                          since=date(2025, 12, 1), count=1)
+    found = client.search(
+        "Observation",
+        "chest-pain",
+        codes=["http://loinc.org|2160-0"],
+        since=date(2025, 12, 1),
+        count=1,
+    )
     client.close()
     query = fhir_server.config.requests[before]
     assert "code=http%3A%2F%2Floinc.org%7C2160-0" in query and "date=ge2025-12-01" in query

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import date
 
 import pytest
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
-from knowledge.ehr import EmbeddedFhirStore
+from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
 from knowledge.ehr.records import age_on
 from tests.ehr.conftest import TOOLS, call, context
+from tests.ehr.fhir_server import FhirTestServer
 from tools.ehr import EHR_TOOLS
 from tools.runtime import ToolError
 
-IDENTIFIERS = ("Alex", "Synthetic", "SYN-000001", "555-0101", "1 Example Street", "1964-06-20",
-               "Exampleton")
+IDENTIFIERS = (
+    "Alex",
+    "Synthetic",
+    "SYN-000001",
+    "555-0101",
+    "1 Example Street",
+    "1964-06-20",
+    "Exampleton",
+)
 
 
 def test_every_tool_needs_the_ehr_and_the_patient_and_hides_the_context() -> None:
     assert len(EHR_TOOLS) == 7
     for tool in EHR_TOOLS:
         assert tool.metadata == {"requires": ["ehr", "patient"]}
-        schema = tool.tool_call_schema.model_json_schema()
+        schema = convert_to_openai_tool(tool)["function"]["parameters"]
         assert "ctx" not in schema.get("properties", {})
         assert not any("patient" in p for p in schema.get("properties", {}))
 
@@ -71,8 +81,14 @@ def test_patient_summary_is_a_compact_synopsis_without_identifiers(
         text = str(call(ctx, "patient_summary").content)
     age = age_on("1964-06-20", date.today())
     assert text.startswith(f"{age}-year-old male.")
-    for expected in ("Essential hypertension", "Type 2 diabetes mellitus", "Metformin",
-                     "Penicillin (Urticaria)", "BP 144/86 mmHg", "hs-Troponin T 96 ng/L H"):
+    for expected in (
+        "Essential hypertension",
+        "Type 2 diabetes mellitus",
+        "Metformin",
+        "Penicillin (Urticaria)",
+        "BP 144/86 mmHg",
+        "hs-Troponin T 96 ng/L H",
+    ):
         assert expected in text
     assert len(text) < 1500
     for identifier in IDENTIFIERS:
@@ -144,5 +160,33 @@ def test_no_patient_or_no_ehr_is_a_clear_tool_error(demo_store: EmbeddedFhirStor
 
 
 def test_tool_names_match_the_graph_contract() -> None:
-    assert set(TOOLS) == {"patient_summary", "get_labs", "get_vitals", "list_conditions",
-                          "list_medications", "list_allergies", "search_notes"}
+    assert set(TOOLS) == {
+        "patient_summary",
+        "get_labs",
+        "get_vitals",
+        "list_conditions",
+        "list_medications",
+        "list_allergies",
+        "search_notes",
+    }
+
+
+def test_no_tool_output_or_log_line_holds_an_identifier(
+    demo_store: EmbeddedFhirStore, fhir_server: FhirTestServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.ehr.test_isolation import ALL_CALLS
+
+    client = RemoteFhirClient(fhir_server.base_url, token="test-token")
+    texts = []
+    with caplog.at_level(logging.DEBUG):
+        for source in (demo_store, client):
+            ctx = context(source, "chest-pain")
+            for name, args in ALL_CALLS:
+                message = call(ctx, name, **args)
+                texts += [str(message.content), json.dumps(message.artifact)]
+            texts.append(json.dumps([ctx.ledger.get(e) for e in ctx.ledger.ids()]))
+    client.close()
+    everything = "\n".join(texts) + caplog.text
+    assert "hs-Troponin T" in everything and "test-token" not in caplog.text
+    for identifier in IDENTIFIERS:
+        assert identifier not in everything

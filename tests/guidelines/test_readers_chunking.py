@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,9 @@ def test_table_and_list_are_not_cut_when_they_fit(tmp_path: Path) -> None:
         + "Some introductory sentence here. " * 20
         + f"\n\n| name | value |\n| --- | --- |\n{rows}\n\n{items}\n"
     )
-    doc = read_document(write_md(tmp_path, "t.md", title="T", publisher="P", year=2020, tags=[], body=body))
+    doc = read_document(
+        write_md(tmp_path, "t.md", title="T", publisher="P", year=2020, tags=[], body=body)
+    )
     chunks = chunk_document(doc, ChunkConfig(chunk_tokens=120, overlap_tokens=10))
     tables = [c for c in chunks if "| criterion 0 |" in c.text]
     assert len(tables) == 1 and "| criterion 6 |" in tables[0].text
@@ -54,7 +57,9 @@ def test_table_and_list_are_not_cut_when_they_fit(tmp_path: Path) -> None:
 def test_long_table_is_cut_between_rows_and_repeats_its_header(tmp_path: Path) -> None:
     rows = "\n".join(f"| row {i} | {'word ' * 8}|" for i in range(40))
     body = f"## Big table\n\n| name | description |\n| --- | --- |\n{rows}\n"
-    doc = read_document(write_md(tmp_path, "b.md", title="B", publisher="P", year=2020, tags=[], body=body))
+    doc = read_document(
+        write_md(tmp_path, "b.md", title="B", publisher="P", year=2020, tags=[], body=body)
+    )
     config = ChunkConfig(chunk_tokens=100, overlap_tokens=10)
     chunks = chunk_document(doc, config)
     assert len(chunks) > 2
@@ -68,18 +73,28 @@ def test_long_table_is_cut_between_rows_and_repeats_its_header(tmp_path: Path) -
 def test_long_section_chunks_overlap(tmp_path: Path) -> None:
     sentences = " ".join(f"Sentence number {i} says something specific." for i in range(60))
     doc = read_document(
-        write_md(tmp_path, "o.md", title="O", publisher="P", year=2020, tags=[], body=f"## S\n\n{sentences}\n")
+        write_md(
+            tmp_path,
+            "o.md",
+            title="O",
+            publisher="P",
+            year=2020,
+            tags=[],
+            body=f"## S\n\n{sentences}\n",
+        )
     )
     chunks = chunk_document(doc, ChunkConfig(chunk_tokens=80, overlap_tokens=20))
     assert len(chunks) >= 3
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         last_sentence = first.text.split(". ")[-1]
         assert last_sentence in second.text
 
 
 def test_plain_text(tmp_path: Path) -> None:
     path = tmp_path / "note.txt"
-    path.write_text("Hypertension basics\n\nLower sodium intake.\n\nMeasure at home.", encoding="utf-8")
+    path.write_text(
+        "Hypertension basics\n\nLower sodium intake.\n\nMeasure at home.", encoding="utf-8"
+    )
     doc = read_document(path)
     assert doc.title == "Hypertension basics"
     assert [c.text for c in chunk_document(doc)] == [

@@ -51,7 +51,9 @@ def _corpus(folder: Path) -> dict[str, Path]:
 
 
 def _texts(store: GuidelineStore) -> list[str]:
-    return sorted(c.text for c in store.get([i for _, ids in store.sources().values() for i in ids]).values())
+    return sorted(
+        c.text for c in store.get([i for _, ids in store.sources().values() for i in ids]).values()
+    )
 
 
 def test_reingest_is_incremental_and_prune_drops_removed_files(tmp_path: Path) -> None:
@@ -72,7 +74,9 @@ def test_reingest_is_incremental_and_prune_drops_removed_files(tmp_path: Path) -
     changed = ingest_paths(store, [tmp_path / "docs"])
     assert changed.updated == [str(docs["pe"].resolve())]
     texts = _texts(store)
-    assert "Systemic thrombolysis is recommended for high-risk pulmonary embolism with shock." in texts
+    assert (
+        "Systemic thrombolysis is recommended for high-risk pulmonary embolism with shock." in texts
+    )
     assert not any(t.endswith("high-risk PE.") for t in texts)  # no orphan of the old version
     assert store.count() == 4 and len(texts) == len(set(texts))
     top = store.search("thrombolysis shock", k=1)[0].chunk
@@ -84,7 +88,9 @@ def test_reingest_is_incremental_and_prune_drops_removed_files(tmp_path: Path) -
     pruned = ingest_paths(store, [tmp_path / "docs"], prune=True)
     assert pruned.pruned == [str(docs["cap"].resolve())]
     assert store.count() == 3
-    assert all(h.chunk.title != "Community-acquired pneumonia" for h in store.search("amoxicillin", k=5))
+    assert all(
+        h.chunk.title != "Community-acquired pneumonia" for h in store.search("amoxicillin", k=5)
+    )
 
 
 def test_a_bad_file_is_reported_and_the_rest_goes_on(tmp_path: Path) -> None:
@@ -105,7 +111,9 @@ def test_the_store_records_its_model_and_refuses_another(tmp_path: Path) -> None
     assert store.metadata["embedding_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert store.metadata["dim"] == 384
     # The bundled model's other spelling is the same model.
-    GuidelineStore.open(tmp_path / "store", embedding_model="sentence-transformers/all-MiniLM-L6-v2")
+    GuidelineStore.open(
+        tmp_path / "store", embedding_model="sentence-transformers/all-MiniLM-L6-v2"
+    )
     with pytest.raises(ModelMismatchError, match="--rebuild"):
         GuidelineStore.open(tmp_path / "store", embedding_model="BAAI/bge-small-en-v1.5")
 
@@ -133,9 +141,13 @@ def test_filters_by_publisher_year_and_tag(tmp_path: Path) -> None:
         assert cardio and {h.chunk.title for h in cardio} <= {"Pulmonary embolism", "Heart failure"}
         recent = store.search("diagnosis heart", k=10, filters=Filters(year_min=2020), mode=mode)
         assert recent and {h.chunk.title for h in recent} == {"Heart failure"}
-        idsa = store.search("antibiotics pneumonia", k=10, filters=Filters(publisher="idsa"), mode=mode)
+        idsa = store.search(
+            "antibiotics pneumonia", k=10, filters=Filters(publisher="idsa"), mode=mode
+        )
         assert {h.chunk.publisher for h in idsa} == {"ATS/IDSA"}
-        old = store.search("heart failure", k=10, filters=Filters(year_max=2019, tag="cardiology"), mode=mode)
+        old = store.search(
+            "heart failure", k=10, filters=Filters(year_max=2019, tag="cardiology"), mode=mode
+        )
         assert {h.chunk.title for h in old} <= {"Pulmonary embolism"}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from langchain_core.messages import ToolMessage
@@ -13,21 +13,28 @@ from tests.guidelines.conftest import INJECTION
 from tools.guidelines import GUIDELINE_TOOLS, search_guidelines
 from tools.runtime import EvidenceLedger, ToolContext, ToolError
 
-PASSAGE = re.compile(r'<guideline id="(G\d+)" title="([^"]*)" section="([^"]*)">\n(.*?)\n</guideline>', re.S)
+PASSAGE = re.compile(
+    r'<guideline id="(G\d+)" title="([^"]*)" section="([^"]*)">\n(.*?)\n</guideline>', re.S
+)
 
 
 def _call(ctx: ToolContext, **args: Any) -> ToolMessage:
     message = search_guidelines.invoke(
-        {"type": "tool_call", "id": "call-1", "name": "search_guidelines", "args": {**args, "ctx": ctx}}
+        {
+            "type": "tool_call",
+            "id": "call-1",
+            "name": "search_guidelines",
+            "args": {**args, "ctx": ctx},
+        }
     )
     assert isinstance(message, ToolMessage)
     return message
 
 
 def test_the_model_sees_only_query_and_k() -> None:
-    assert GUIDELINE_TOOLS == [search_guidelines]
+    assert [search_guidelines] == GUIDELINE_TOOLS
     assert search_guidelines.metadata == {"requires": ["guidelines"]}
-    schema = search_guidelines.tool_call_schema.model_json_schema()
+    schema = cast(Any, search_guidelines.tool_call_schema).model_json_schema()
     assert set(schema["properties"]) == {"query", "k"}
     assert "D-dimer" in schema["properties"]["query"]["description"]
 
@@ -46,9 +53,7 @@ def test_passages_are_cited_with_stable_ids(small_store: GuidelineStore) -> None
     assert citation["publisher"] == "ESC/ERS" and citation["year"] == 2019
     assert citation["url"] == "https://doi.org/10.1093/eurheartj/ehz405"
     assert "age-adjusted" in record["excerpt"] and record["excerpt"] == passages[0][3]
-    assert record["label"] == (
-        f"{citation['title']} — {citation['section']} (ESC/ERS 2019)"
-    )
+    assert record["label"] == (f"{citation['title']} — {citation['section']} (ESC/ERS 2019)")
     assert citation["chunk_id"] == record["key"] and citation["content_hash"]
     assert citation["source_path"].endswith("esc-2019-pulmonary-embolism.md")
 
@@ -72,17 +77,22 @@ def test_output_stays_within_the_budget(small_store: GuidelineStore) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [({"query": "  "}, "query is empty"), ({"query": "sepsis", "k": 0}, "k must be between 1 and 10")],
+    [
+        ({"query": "  "}, "query is empty"),
+        ({"query": "sepsis", "k": 0}, "k must be between 1 and 10"),
+    ],
 )
-def test_bad_arguments_raise_tool_errors(small_store: GuidelineStore, args: dict[str, Any], message: str) -> None:
+def test_bad_arguments_raise_tool_errors(
+    small_store: GuidelineStore, args: dict[str, Any], message: str
+) -> None:
     ctx = ToolContext(ledger=EvidenceLedger(), guidelines=small_store)
     with pytest.raises(ToolError, match=message):
-        search_guidelines.func(ctx=ctx, **args)  # type: ignore[misc]
+        _call(ctx, **args)
 
 
 def test_no_store_is_a_tool_error() -> None:
     with pytest.raises(ToolError, match="no guideline store"):
-        search_guidelines.func(query="sepsis", ctx=ToolContext(ledger=EvidenceLedger()))  # type: ignore[misc]
+        _call(ToolContext(ledger=EvidenceLedger()), query="sepsis")
 
 
 def test_a_planted_instruction_comes_back_as_data(small_store: GuidelineStore) -> None:

@@ -1,0 +1,148 @@
+"""The same store behaviour against a real Chroma server (``chroma run``) on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from knowledge.guidelines import (
+    Filters,
+    GuidelineStore,
+    ModelMismatchError,
+    StoreNotFound,
+    ingest_paths,
+)
+from tests.guidelines.conftest import write_md
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _chroma_binary() -> str:
+    beside = Path(sys.executable).parent / "chroma"
+    found = str(beside) if beside.exists() else shutil.which("chroma")
+    assert found, "the chroma CLI (installed with chromadb) is needed for this test"
+    return found
+
+
+def _heartbeat(port: int) -> bool:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        connection.request("GET", "/api/v2/heartbeat")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    log = (data / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            _chroma_binary(),
+            "run",
+            "--path",
+            str(data / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if _heartbeat(port):
+                break
+            assert process.poll() is None, (data / "server.log").read_text(errors="replace")
+            assert time.monotonic() < deadline, "chroma server did not start within 60 s"
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def test_server_store_behaves_like_the_embedded_one(chroma_url: str, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    pe = write_md(
+        docs,
+        "pe.md",
+        title="Pulmonary embolism",
+        publisher="ESC/ERS",
+        year=2019,
+        tags=["cardiology"],
+        body="## D-dimer\n\nMeasure D-dimer when clinical probability is low.\n",
+    )
+    write_md(
+        docs,
+        "copd.md",
+        title="COPD",
+        publisher="GOLD",
+        year=2024,
+        tags=["pulmonology"],
+        body="## Exacerbations\n\nTarget oxygen saturation 88-92% during an exacerbation.\n",
+    )
+    with pytest.raises(StoreNotFound):
+        GuidelineStore.open(
+            tmp_path / "a", chroma_url=chroma_url, collection="srv-test", create=False
+        )
+
+    writer = GuidelineStore.open(tmp_path / "a", chroma_url=chroma_url, collection="srv-test")
+    assert writer.location == chroma_url
+    assert not (tmp_path / "a" / "chroma").exists()  # vectors live on the server
+    assert len(ingest_paths(writer, [docs]).added) == 2
+    assert ingest_paths(writer, [docs]).unchanged == [
+        str(p.resolve()) for p in sorted(docs.glob("*.md"))
+    ]
+
+    # Another client with its own local folder sees the same chunks; its BM25 is built from Chroma.
+    reader = GuidelineStore.open(
+        tmp_path / "b", chroma_url=chroma_url, collection="srv-test", create=False
+    )
+    assert reader.count() == 2
+    for mode in ("hybrid", "dense", "lexical"):
+        hit = reader.search("oxygen saturation target exacerbation", k=1, mode=mode)[0]
+        assert hit.chunk.title == "COPD" and hit.chunk.url == "https://example.org/guideline"
+    only = reader.search("measure", k=5, filters=Filters(publisher="ESC", year_max=2020))
+    assert [h.chunk.title for h in only] == ["Pulmonary embolism"]
+
+    pe.write_text(pe.read_text().replace("is low", "is low or intermediate"), encoding="utf-8")
+    assert ingest_paths(writer, [docs]).updated == [str(pe.resolve())]
+    reader_again = GuidelineStore.open(tmp_path / "b", chroma_url=chroma_url, collection="srv-test")
+    texts = [
+        h.chunk.text
+        for h in reader_again.search("D-dimer clinical probability", k=5, mode="lexical")
+    ]
+    assert texts[0].endswith("low or intermediate.") and reader_again.count() == 2
+
+    with pytest.raises(ModelMismatchError, match="--rebuild"):
+        GuidelineStore.open(
+            tmp_path / "c",
+            chroma_url=chroma_url,
+            collection="srv-test",
+            embedding_model="other/model",
+        )
