@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
@@ -14,6 +16,7 @@ from agent.settings import Settings
 from agent.state import INTERRUPTED
 
 BUSY_TIMEOUT_MS = 10_000
+SETUP_LOCK_KEY = 0x4C696E67  # pg advisory lock held while the checkpoint schema is set up
 
 
 def open_sqlite_checkpointer(path: str | Path) -> SqliteSaver:
@@ -67,14 +70,44 @@ def close_orphaned_calls(
     return repaired, [remove_all, *repaired]
 
 
-def open_checkpointer(settings: Settings) -> SqliteSaver:
-    """The session store named by settings: a SQLite file, or a clear error for others."""
+def open_postgres_checkpointer(url: str, *, max_size: int = 20) -> BaseCheckpointSaver[Any]:
+    """A Postgres checkpointer over a connection pool; several workers can share it.
+
+    The schema set-up runs under an advisory lock, so workers starting together do
+    not race on ``CREATE TABLE``.
+    """
+    try:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise RuntimeError(
+            "a Postgres checkpoint URL needs langgraph-checkpoint-postgres and psycopg[pool]; "
+            "pip install langgraph-checkpoint-postgres 'psycopg[binary,pool]'"
+        ) from exc
+    pool: ConnectionPool[Any] = ConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        open=True,
+        name="lingshu-checkpoints",
+    )
+    saver = PostgresSaver(pool)
+    with pool.connection() as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+        try:
+            saver.setup()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+    return saver
+
+
+def open_checkpointer(settings: Settings) -> BaseCheckpointSaver[Any]:
+    """The session store named by settings: a SQLite file, or Postgres for a postgres:// URL."""
     url = settings.sessions_path
     if url.startswith(("postgres://", "postgresql://")):
-        raise NotImplementedError(
-            "a Postgres checkpoint URL needs the server extra (langgraph-checkpoint-postgres); "
-            "use a SQLite path until it is installed"
-        )
+        return open_postgres_checkpointer(url)
     if url.startswith("sqlite:///"):
         url = url.removeprefix("sqlite:///")
     return open_sqlite_checkpointer(url)

@@ -56,7 +56,12 @@ class Deps:
         parts = self.resources.available()
         if state.get("patient_id"):
             parts.add("patient")
-        return offered_tools(self.tools, parts)
+        if any(r["kind"] == "image" for r in (state.get("evidence") or {}).values()):
+            parts.add("images")
+        tools = offered_tools(self.tools, parts)
+        if state.get("synopsis"):  # already in the system prompt
+            tools = [t for t in tools if t.name != SYNOPSIS_TOOL]
+        return tools
 
     def context(self, state: ConsultState, ledger: EvidenceLedger) -> ToolContext:
         return ToolContext(
@@ -66,6 +71,7 @@ class Deps:
             guidelines=self.resources.guidelines,
             images=self.resources.images,
             max_output_chars=self.settings.max_tool_output_chars,
+            extras={"ehr_show_identifiers": self.settings.ehr_show_identifiers},
         )
 
     def system(self, mode: str, offered: list[BaseTool], synopsis: str | None) -> str:

@@ -25,8 +25,12 @@ class Resources:
     problems: list[str] = field(default_factory=list)
 
     def available(self) -> set[str]:
-        """Names of the context parts present (matched against a tool's ``requires``)."""
-        parts = {"images"}
+        """Names of the context parts present (matched against a tool's ``requires``).
+
+        ``images`` is not among them: image tools are offered only once the session
+        has an image (the graph adds it), which keeps every other prompt short.
+        """
+        parts: set[str] = set()
         if self.guidelines is not None:
             parts.add("guidelines")
         if self.ehr is not None:

@@ -87,6 +87,12 @@ class Lingshu:
     def exists(self, session_id: str) -> bool:
         return self.graph.checkpointer.get_tuple(_config(session_id)) is not None
 
+    def delete(self, session_id: str) -> None:
+        """Remove every checkpoint of a session (raises UnknownSession)."""
+        if not self.exists(session_id):
+            raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
+        self.graph.checkpointer.delete_thread(session_id)
+
     def state(self, session_id: str) -> dict[str, Any]:
         """The whole checkpointed state of a session (raises UnknownSession)."""
         if not self.exists(session_id):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import (
@@ -96,6 +96,24 @@ class Settings(BaseSettings):
     """Retries after a connection failure, a timeout or an HTTP 429/5xx answer."""
     ehr_show_identifiers: bool = False
     """Show name, MRN and birth date to the model (off: age and sex only)."""
+
+    # --- HTTP service (agent/server) -------------------------------------------------
+    server_api_keys_file: Path | None = None
+    """JSON file of API keys: {"keys": [{"name", "sha256", "patients": [...] or "*"}]}."""
+    server_api_keys: list[dict[str, Any]] = Field(default_factory=list)
+    """API keys given inline (same entries as the keys file). No keys at all: open access."""
+    server_max_body_bytes: int = Field(25 * 1024 * 1024, ge=1024)
+    """Largest request body accepted (images included); larger gets HTTP 413."""
+    server_max_image_pixels: int = Field(50_000_000, ge=1)
+    """Largest uploaded image (width x height x frames) accepted; larger gets HTTP 413."""
+    server_max_text_chars: int = Field(20_000, ge=1)
+    """Longest question text accepted in one turn."""
+    server_lock_wait_s: float = Field(10.0, ge=0)
+    """How long a turn waits for another turn of the same session before HTTP 409."""
+    server_threads: int = Field(64, ge=1)
+    """Turns run at once per worker (each one a thread waiting on the model)."""
+    server_pool_size: int = Field(40, ge=2)
+    """Postgres connections per worker for session locks and ownership."""
 
     @field_validator("data_dir", mode="after")
     @classmethod

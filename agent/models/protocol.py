@@ -45,8 +45,29 @@ class ParsedReply:
 
 
 def tool_specs(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
-    """OpenAI-style function specs (injected arguments are not part of them)."""
-    return [convert_to_openai_tool(t) for t in tools]
+    """OpenAI-style function specs (injected arguments are not part of them).
+
+    Optional arguments are written as their plain type (``anyOf [T, null]`` with a
+    null default says nothing the ``required`` list does not), which keeps the
+    prompt short.
+    """
+    return [_simplify(convert_to_openai_tool(t)) for t in tools]
+
+
+def _simplify(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_simplify(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _simplify(v) for k, v in node.items()}
+    variants = out.get("anyOf")
+    if isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants:
+        (kept,) = [v for v in variants if v != {"type": "null"}]
+        del out["anyOf"]
+        out = {**kept, **out}
+    if "default" in out and out["default"] is None:
+        del out["default"]
+    return out
 
 
 def render_tools_block(tools: Sequence[BaseTool]) -> str:

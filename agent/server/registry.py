@@ -1,0 +1,136 @@
+"""Who owns which session: one row per session made through the service.
+
+The row lives next to the checkpoints (the same SQLite file, or the same Postgres
+database), so every worker sees the same owners. It holds the owning key's name,
+the bound patient and, for sessions chosen by the OpenAI ``user`` field, a hash of
+that value (never the value itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS lingshu_server_sessions (
+        session_id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        patient_id TEXT,
+        user_ref TEXT,
+        created_at DOUBLE PRECISION NOT NULL
+    )""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS lingshu_server_sessions_user
+        ON lingshu_server_sessions (owner, user_ref)""",
+)
+REGISTRY_SETUP_LOCK = 0x4C696E68
+
+
+class _Backend(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+
+class _Sqlite:
+    def __init__(self, path: str) -> None:
+        target = Path(path.removeprefix("sqlite:///")).expanduser()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(
+            str(target), check_same_thread=False, timeout=10, isolation_level=None
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._conn.execute(sql, tuple(params)).fetchall())
+
+
+class _Postgres:
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as conn:
+            cur = conn.execute(sql.replace("?", "%s"), tuple(params))
+            return list(cur.fetchall()) if cur.description else []
+
+
+class SessionRegistry:
+    """Owners, patients and chatbot-user aliases of the service's sessions."""
+
+    def __init__(self, backend: _Backend) -> None:
+        self._db = backend
+
+    @classmethod
+    def sqlite(cls, path: str) -> SessionRegistry:
+        registry = cls(_Sqlite(path))
+        for statement in SCHEMA:
+            registry._db.execute(statement)
+        return registry
+
+    @classmethod
+    def postgres(cls, pool: Any) -> SessionRegistry:
+        registry = cls(_Postgres(pool))
+        with pool.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (REGISTRY_SETUP_LOCK,))
+            try:
+                for statement in SCHEMA:
+                    conn.execute(statement)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (REGISTRY_SETUP_LOCK,))
+        return registry
+
+    def add(
+        self, session_id: str, owner: str, patient_id: str | None, user: str | None = None
+    ) -> str:
+        """Record a new session; with ``user``, return the session that alias already has."""
+        ref = _user_ref(owner, user)
+        self._db.execute(
+            "INSERT INTO lingshu_server_sessions (session_id, owner, patient_id, user_ref, "
+            "created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (session_id, owner, patient_id, ref, time.time()),
+        )
+        if ref is None:
+            return session_id
+        found = self.by_user(owner, user)
+        return found or session_id
+
+    def by_user(self, owner: str, user: str | None) -> str | None:
+        """The session a chatbot user (the OpenAI ``user`` field) has with this key."""
+        rows = self._db.execute(
+            "SELECT session_id FROM lingshu_server_sessions WHERE owner = ? AND user_ref = ?",
+            (owner, _user_ref(owner, user)),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def owner(self, session_id: str) -> tuple[str, str | None] | None:
+        """(owner, patient id) of a session, or None when the service did not make it."""
+        rows = self._db.execute(
+            "SELECT owner, patient_id FROM lingshu_server_sessions WHERE session_id = ?",
+            (session_id,),
+        )
+        return (str(rows[0][0]), rows[0][1]) if rows else None
+
+    def sessions(self, owner: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT session_id, patient_id, created_at FROM lingshu_server_sessions "
+            "WHERE owner = ? ORDER BY created_at DESC LIMIT 200",
+            (owner,),
+        )
+        return [{"session_id": r[0], "patient_id": r[1], "created_at": r[2]} for r in rows]
+
+    def remove(self, session_id: str) -> None:
+        self._db.execute("DELETE FROM lingshu_server_sessions WHERE session_id = ?", (session_id,))
+
+    def ping(self) -> None:
+        self._db.execute("SELECT 1")
+
+
+def _user_ref(owner: str, user: str | None) -> str | None:
+    if not user:
+        return None
+    return hashlib.sha256(f"{owner}\x00{user}".encode()).hexdigest()
