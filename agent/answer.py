@@ -1,4 +1,4 @@
-"""Checking a final reply and assembling the turn's answer record."""
+"""Assembling the turn's answer record, and telling prose from token soup."""
 
 from __future__ import annotations
 
@@ -6,16 +6,28 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from agent.citations import cited_ids, references, unknown_citations
+from agent.citations import cited_ids
 from agent.state import ConsultState
 from tools.runtime import EvidenceRecord
 
-DISCLAIMER = (
-    "Decision support for clinicians, not a medical device: it supports, not replaces, "
-    "clinical judgement."
-)
+DISCLAIMERS = {
+    "clinical": (
+        "Decision support for clinicians, not a medical device: it supports, and does not "
+        "replace, clinical judgement."
+    ),
+    "education": (
+        "For teaching with cited guideline passages (RAG-augmented education), not for "
+        "patient care."
+    ),
+    "report": (
+        "A draft for a qualified reader to check against the images; not a finalised report "
+        "and not a medical device."
+    ),
+}
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_CITATION = re.compile(r"\[[GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*\]")
+_NEUTRAL = re.compile(r"[\W\d_]+")
 _SPECIAL = re.compile(r"<\|[a-z_]+\|>|</?tool_call>|</?tool_response>")
 
 
@@ -24,23 +36,14 @@ def looks_like_text(text: str) -> bool:
     stripped = text.strip()
     if not stripped or _SPECIAL.search(stripped):
         return False
-    tokens = stripped.split()
+    # Citations, numbers and punctuation say nothing either way.
+    tokens = [t for t in _CITATION.sub(" ", stripped).split() if not _NEUTRAL.fullmatch(t)]
+    if not tokens:
+        return False
     wordlike = sum(1 for t in tokens if _WORD.search(t))
     letters = sum(ch.isalpha() for ch in stripped)
     visible = sum(not ch.isspace() for ch in stripped)
-    return wordlike / len(tokens) >= 0.5 and letters / max(1, visible) >= 0.5
-
-
-def check_reply(text: str, evidence: Mapping[str, EvidenceRecord]) -> list[str]:
-    """Problems with a final reply, each worded so the model can fix it."""
-    if not text.strip():
-        return ["your reply was empty; answer the clinician's question"]
-    if not looks_like_text(text):
-        return [
-            "your reply is not readable text (it looks like broken output or leftover "
-            "markup); answer in plain sentences"
-        ]
-    return unknown_citations(text, evidence)
+    return wordlike / len(tokens) >= 0.5 and letters / max(1, visible) >= 0.4
 
 
 def build_answer(
@@ -49,21 +52,51 @@ def build_answer(
     *,
     produced_by: str,
     extra: Mapping[str, EvidenceRecord] | None = None,
+    checked: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The answer of a turn as plain data (checkpointed, returned by every face)."""
     evidence = {**(state.get("evidence") or {}), **(extra or {})}
+    checked = checked or {}
     warnings = list(state.get("notes") or [])
     if produced_by == "none":
         warnings.insert(0, "the model produced no usable answer this turn")
+    differential = checked.get("differential")
+    red_flags = list(state.get("red_flags") or [])
+    ids = list(
+        dict.fromkeys(
+            [
+                *(i for flag in red_flags for i in flag.get("evidence", [])),
+                *_differential_ids(differential),
+                *cited_ids(text),
+            ]
+        )
+    )
+    mode = state.get("mode", "clinical")
     return {
         "text": text.strip(),
         "produced_by": produced_by,
-        "mode": state.get("mode", "clinical"),
+        "mode": mode,
         "turn": state.get("turn", 0),
-        "citations": cited_ids(text),
-        "references": references(text, evidence),
-        "unknown_citations": [i for i in cited_ids(text) if i not in evidence],
+        "differential": differential,
+        "red_flags": red_flags,
+        "code_checks": dict(checked.get("code_checks") or {}),
+        "citations": ids,
+        "references": [evidence[i] for i in ids if i in evidence],
+        "unknown_citations": [i for i in ids if i not in evidence],
         "warnings": warnings,
         "model_error": state.get("model_error"),
-        "disclaimer": DISCLAIMER,
+        "disclaimer": DISCLAIMERS.get(mode, DISCLAIMERS["clinical"]),
     }
+
+
+def _differential_ids(differential: Mapping[str, Any] | None) -> list[str]:
+    if not differential:
+        return []
+    ids: list[str] = []
+    for finding in differential.get("red_flags", []):
+        ids.extend(finding.get("evidence", []))
+    for dx in differential.get("diagnoses", []):
+        for group in ("supporting", "against", "next_steps"):
+            for item in dx.get(group, []):
+                ids.extend(item.get("evidence", []))
+    return ids

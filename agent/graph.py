@@ -9,101 +9,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
 import prompts
-from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
-from agent.answer import build_answer, check_reply, looks_like_text
+from agent.answer import build_answer, looks_like_text
 from agent.brief import evidence_brief
 from agent.checkpoints import close_orphaned_calls
 from agent.citations import describe_ids
+from agent.deps import Deps
+from agent.differential import SUBMIT_DIFFERENTIAL
 from agent.models import load_chat_model
 from agent.models.calling import ModelCallFailed, call_model
 from agent.models.protocol import parse_reply
-from agent.prompting import is_user_turn, marker, model_messages, system_prompt
+from agent.prompting import marker, model_messages
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
 from agent.state import BUDGET, REJECTED, REPAIR, TOOL_IMAGES, ConsultState, InputState
-from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext
+from tools.runtime import EvidenceLedger
 
 log = logging.getLogger(__name__)
-
-SYNOPSIS_TOOL = "patient_summary"
-
-
-@dataclass
-class Deps:
-    """What the nodes of one compiled graph share."""
-
-    settings: Settings
-    model: BaseChatModel
-    tools: list[BaseTool]
-    resources: Resources
-    pool: ThreadPoolExecutor = field(default_factory=tool_pool)
-    _image_urls: dict[str, str] = field(default_factory=dict)
-    _systems: dict[tuple[Any, ...], str] = field(default_factory=dict)
-
-    def offered(self, state: ConsultState) -> list[BaseTool]:
-        parts = self.resources.available()
-        if state.get("patient_id"):
-            parts.add("patient")
-        if any(r["kind"] == "image" for r in (state.get("evidence") or {}).values()):
-            parts.add("images")
-        tools = offered_tools(self.tools, parts)
-        if state.get("synopsis"):  # already in the system prompt
-            tools = [t for t in tools if t.name != SYNOPSIS_TOOL]
-        return tools
-
-    def context(self, state: ConsultState, ledger: EvidenceLedger) -> ToolContext:
-        return ToolContext(
-            ledger=ledger,
-            patient_id=state.get("patient_id"),
-            ehr=self.resources.ehr,
-            guidelines=self.resources.guidelines,
-            images=self.resources.images,
-            max_output_chars=self.settings.max_tool_output_chars,
-            extras={"ehr_show_identifiers": self.settings.ehr_show_identifiers},
-        )
-
-    def system(self, mode: str, offered: list[BaseTool], synopsis: str | None) -> str:
-        """The system prompt, built once per (mode, tools, synopsis): byte-identical reuse."""
-        key = (mode, tuple(t.name for t in offered), synopsis)
-        if key not in self._systems:
-            calling = self.settings.tool_calling
-            self._systems[key] = system_prompt(mode, offered, calling, synopsis)
-        return self._systems[key]
-
-    def run(
-        self, calls: Sequence[ToolCall], state: ConsultState, ledger: EvidenceLedger
-    ) -> list[CallOutcome]:
-        """Run tool calls offered in this state, with the session's context."""
-        tools = {t.name: t for t in self.offered(state)}
-        return run_calls(
-            calls,
-            tools,
-            self.context(state, ledger),
-            timeout_s=self.settings.tool_timeout_s,
-            turn=state.get("turn", 0),
-            pool=self.pool,
-        )
-
-    def image_url(self, record: EvidenceRecord) -> str:
-        path = str(record["citation"]["path"])
-        if path not in self._image_urls:
-            s = self.settings
-            self._image_urls[path] = self.resources.images.data_url(
-                path, s.min_pixels, s.max_pixels
-            )
-        return self._image_urls[path]
 
 
 # --- nodes ------------------------------------------------------------------------------
@@ -145,7 +76,9 @@ def intake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         "mode": state.get("mode") or deps.settings.mode,
     }
     if state.get("patient_id") and not state.get("synopsis"):
-        update["synopsis"] = _synopsis(state, deps, ledger)
+        update["synopsis"] = deps.synopsis(state, ledger)
+    update["red_flags"] = deps.red_flags(state, user.text, ledger)
+    update["checked"] = {}
     update["evidence"] = ledger.new_records
     return update
 
@@ -175,22 +108,36 @@ def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     notes = list(state.get("notes") or [])
     if dropped:
         notes.append(f"{dropped} earlier turn(s) left out of the prompt to fit its budget")
+    answering = deps.answer_tools(state)
+    native = [*offered, *answering] if s.tool_calling == "native" else []
     try:
-        reply = call_model(deps.model, msgs, offered if s.tool_calling == "native" else [])
+        reply = call_model(deps.model, msgs, native)
     except ModelCallFailed as exc:
         return {"messages": added, "model_error": str(exc), "notes": notes}
     # A backend may say what it could not do (e.g. constrained decoding refused by the server).
     notes.extend(n for n in reply.response_metadata.get("lingshu_notes", []) if n not in notes)
+    now = cast(ConsultState, {**state, "notes": notes})
     return {"messages": added, "notes": notes} | _take_reply(
-        reply, {**state, "notes": notes}, deps, offered, spent
+        reply, now, deps, offered, answering, spent
     )
 
 
 def _take_reply(
-    reply: AIMessage, state: ConsultState, deps: Deps, offered: list[BaseTool], spent: bool
+    reply: AIMessage,
+    state: ConsultState,
+    deps: Deps,
+    offered: list[BaseTool],
+    answering: list[BaseTool],
+    spent: bool,
 ) -> dict[str, Any]:
-    parsed = parse_reply(reply, {t.name: t for t in offered})
+    parsed = parse_reply(reply, {t.name: t for t in [*offered, *answering]})
     repairs, notes = state.get("repairs", 0), list(state.get("notes") or [])
+    submitted = next((c for c in parsed.calls if c["name"] == SUBMIT_DIFFERENTIAL.name), None)
+    if submitted is not None:  # the structured answer, sent as a tool call
+        final = AIMessage(
+            content=parsed.text, id=reply.id, additional_kwargs={"submitted": submitted["args"]}
+        )
+        return {"messages": [final]}
     if not parsed.attempted_calls:
         return {"messages": [AIMessage(content=parsed.text, id=reply.id)]}
     if spent:
@@ -242,19 +189,27 @@ def act(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
 def verify(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     """Check the final reply; send it back for repair (bounded) or keep the warnings."""
     reply = state["messages"][-1]
-    problems = check_reply(reply.text, state.get("evidence") or {})
-    if not problems:
-        return {}
+    submitted = reply.additional_kwargs.get("submitted")
+    verdict = deps.verify(reply.text, state.get("evidence") or {}, state["mode"], submitted)
     repairs = state.get("repairs", 0)
-    if repairs < deps.settings.max_repairs:
+    if verdict.problems and repairs < deps.settings.max_repairs:
         rejected = AIMessage(
-            content=reply.content, id=reply.id, additional_kwargs={"lingshu": REJECTED}
+            content=reply.content,
+            id=reply.id,
+            additional_kwargs={**reply.additional_kwargs, "lingshu": REJECTED},
         )
-        repair = _repair(problems, state, deps.offered(state))
+        repair = _repair(verdict.problems, state, deps.offered(state))
         return {"messages": [rejected, repair], "repairs": repairs + 1}
     notes = list(state.get("notes") or [])
-    notes.extend(f"unresolved after {repairs} repair(s): {p}" for p in problems)
-    return {"notes": notes}
+    notes.extend(f"unresolved after {repairs} repair(s): {p}" for p in verdict.problems)
+    notes.extend(w for w in verdict.warnings if w not in notes)
+    checked = {
+        "differential": verdict.differential.model_dump() if verdict.differential else None,
+        "prose": verdict.prose,
+        "code_checks": verdict.code_checks,
+        "support": verdict.support,
+    }
+    return {"notes": notes, "checked": checked}
 
 
 def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
@@ -267,9 +222,13 @@ def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         )
         return {"messages": [brief.message], "evidence": ledger.new_records, "answer": answer}
     final = _final_reply(state)
+    checked = state.get("checked") or {}
+    if checked.get("differential"):
+        text = str(checked.get("prose") or "")
+        return {"answer": build_answer(state, text, produced_by="model", checked=checked)}
     if final is None or not looks_like_text(final):
         return {"answer": build_answer(state, "", produced_by="none")}
-    return {"answer": build_answer(state, final, produced_by="model")}
+    return {"answer": build_answer(state, final, produced_by="model", checked=checked)}
 
 
 # --- routers ------------------------------------------------------------------------------
@@ -317,15 +276,6 @@ def _final_reply(state: ConsultState) -> str | None:
     return None
 
 
-def _synopsis(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> str:
-    if not any(t.name == SYNOPSIS_TOOL for t in deps.offered(state)):
-        return ""
-    call = ToolCall(name=SYNOPSIS_TOOL, args={}, id="synopsis", type="tool_call")
-    (outcome,) = deps.run([call], state, ledger)
-    message = outcome.message
-    return "" if message.status == "error" else message.text
-
-
 # --- the builder ----------------------------------------------------------------------------
 
 
@@ -366,4 +316,4 @@ def build_graph(
     return graph
 
 
-__all__ = ["Deps", "build_graph", "is_user_turn"]
+__all__ = ["Deps", "build_graph"]

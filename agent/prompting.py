@@ -20,6 +20,7 @@ from langchain_core.messages import (
 from langchain_core.tools import BaseTool
 
 import prompts
+from agent.differential import format_hint
 from agent.models.protocol import render_tools_block, to_prompted
 from agent.state import BRIEF, BUDGET, REJECTED, REPAIR
 from knowledge.imaging import fit_pixels
@@ -49,7 +50,7 @@ def system_prompt(
         tools_block = prompts.render("tool_protocol", tools_block=render_tools_block(tools))
     return prompts.render(
         "system",
-        mode_instructions=prompts.load(f"mode_{mode}").strip(),
+        mode_instructions=prompts.render(f"mode_{mode}", differential_format=format_hint()).strip(),
         tools_block=tools_block.strip(),
         synopsis=(synopsis or "").strip(),
     )

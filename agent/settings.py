@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     base_url: str = DEFAULT_BASE_URL
     api_key: str = "EMPTY"
     tool_calling: Literal["prompted", "native"] = "prompted"
+    constrained_tools: Literal["on", "off", "auto"] = "auto"
+    """Constrained decoding of tool calls: on | off | auto (on where the backend supports
+    it: a vLLM server that takes ``structured_outputs``, transformers with xgrammar)."""
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     repetition_penalty: float = Field(1.05, gt=0.0)
@@ -114,6 +117,17 @@ class Settings(BaseSettings):
     """Turns run at once per worker (each one a thread waiting on the model)."""
     server_pool_size: int = Field(40, ge=2)
     """Postgres connections per worker for session locks and ownership."""
+
+    @field_validator("constrained_tools", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        """Also take booleans (``--constrained/--no-constrained``) and true/false/1/0."""
+        words = {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        if isinstance(value, str):
+            return words.get(value.strip().lower(), value.strip().lower())
+        return value
 
     @field_validator("data_dir", mode="after")
     @classmethod

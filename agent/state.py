@@ -75,6 +75,10 @@ class ConsultState(InputState, total=False):
     """Tool calls of the last reply that were refused (told to the model after the results)."""
     model_error: str | None
     """Why the model could not be reached this turn, or None."""
+    red_flags: list[dict[str, Any]]
+    """The program's red-flag screen of this turn (question + record), shown above the answer."""
+    checked: dict[str, Any]
+    """What verify found in the final reply: differential, code checks, support scores."""
     answer: dict[str, Any] | None
     """The last turn's answer: text, citations, references, warnings."""
     audit: Annotated[list[dict[str, Any]], operator.add]

@@ -26,9 +26,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from knowledge.guidelines import (  # noqa: E402
+from knowledge.guidelines import (
     STARTER_CORPUS,
     GuidelineStore,
     chunk_document,

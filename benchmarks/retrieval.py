@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from knowledge.guidelines import ensure_starter_store  # noqa: E402
+from knowledge.guidelines import ensure_starter_store
 
 QUERIES = Path(__file__).with_name("retrieval_queries.json")
 MODES = ("dense", "lexical", "hybrid")

@@ -22,7 +22,7 @@ from agent.cli.options import (
     console,
     err,
 )
-from agent.report import to_json, to_markdown
+from agent.report import to_json, to_markdown, write_report
 from agent.session import InputError, Lingshu, TurnResult, UnknownSession
 from agent.settings import Settings
 
@@ -35,6 +35,10 @@ Patient = Annotated[
 ]
 SessionId = Annotated[str | None, typer.Option("--session", "-s", help="Continue this session.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+ReportPath = Annotated[
+    Path | None,
+    typer.Option("--report", help="Also write the answer to a file: .html, .md or .json."),
+]
 
 
 def run_turn(
@@ -46,6 +50,7 @@ def run_turn(
     patient_id: str | None,
     mode: str | None,
     as_json: bool,
+    report: Path | None = None,
 ) -> TurnResult:
     """Run one turn, showing its steps live unless JSON was asked for."""
     kwargs: dict[str, Any] = {
@@ -71,6 +76,9 @@ def run_turn(
         console.print(
             f"[dim]session {result.session_id} — continue with --session {result.session_id}[/dim]"
         )
+    if report is not None:
+        write_report(report, result.answer, image_root=agent.settings.images_path)
+        err.print(f"[green]Report written to {report}[/green]")
     return result
 
 
@@ -115,6 +123,7 @@ def consult(
     patient: Patient = None,
     session: SessionId = None,
     as_json: AsJson = False,
+    report: ReportPath = None,
     mode: Mode = None,
     backend: Backend = None,
     model: Model = None,
@@ -139,6 +148,42 @@ def consult(
         patient_id=patient,
         mode=mode,
         as_json=as_json,
+        report=report,
+    )
+
+
+@app.command("report")
+def imaging_report(
+    image: Annotated[
+        list[Path], typer.Option("--image", "-i", help="An image to report (repeat for several).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the report: .html, .md or .json.")
+    ] = None,
+    question: Annotated[str, typer.Option("--question", "-q", help="What to report on.")] = (
+        "Write the imaging report (Findings and Impression) for these images."
+    ),
+    patient: Patient = None,
+    as_json: AsJson = False,
+    backend: Backend = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    tool_calling: ToolCalling = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write a structured imaging report (Findings / Impression) citing the images."""
+    settings = build_settings(
+        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+    )
+    run_turn(
+        Lingshu(settings),
+        question,
+        session_id=None,
+        images=list(image),
+        patient_id=patient,
+        mode="report",
+        as_json=as_json,
+        report=out,
     )
 
 

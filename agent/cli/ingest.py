@@ -96,6 +96,13 @@ def ingest(
     starter: Annotated[
         bool, typer.Option("--starter", help="Also ingest the shipped starter corpus.")
     ] = False,
+    open_medicine: Annotated[
+        bool,
+        typer.Option(
+            "--open-medicine",
+            help="Also ingest the guideline summaries of the installed open-medicine package.",
+        ),
+    ] = False,
     rebuild: Annotated[
         bool, typer.Option("--rebuild", help="Drop the store and embed everything again.")
     ] = False,
@@ -111,6 +118,7 @@ def ingest(
 ) -> None:
     """Add guideline files to the store (only new or changed files are embedded)."""
     from knowledge.guidelines import STARTER_CORPUS, ChunkConfig, ingest_paths
+    from knowledge.guidelines.registry import open_medicine_guidelines
 
     settings = _settings(
         data_dir,
@@ -121,8 +129,16 @@ def ingest(
         guideline_chunk_overlap=chunk_overlap,
     )
     roots = list(paths or []) + ([STARTER_CORPUS] if starter else [])
+    if open_medicine:
+        folder = open_medicine_guidelines()
+        if folder is None:
+            err.print("[red]open-medicine is not installed:[/red] pip install open-medicine")
+            raise typer.Exit(2)
+        roots.append(folder)
     if not roots:
-        err.print("[red]Nothing to ingest:[/red] give files or folders, or --starter.")
+        err.print(
+            "[red]Nothing to ingest:[/red] give files or folders, --starter or --open-medicine."
+        )
         raise typer.Exit(2)
     try:
         chunking = ChunkConfig(settings.guideline_chunk_tokens, settings.guideline_chunk_overlap)

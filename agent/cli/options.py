@@ -36,10 +36,24 @@ DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Where sessions, images and stores live.")
 ]
 Mode = Annotated[str | None, typer.Option("--mode", help="clinical | education | report.")]
+Constrained = Annotated[
+    bool | None,
+    typer.Option(
+        "--constrained/--no-constrained",
+        help="Constrain tool calls to the offered tools' schemas while decoding "
+        "(default: on where the backend supports it; env LINGSHU_CONSTRAINED_TOOLS).",
+    ),
+]
 
 
 def build_settings(**options: Any) -> Settings:
-    """CLI options beat environment, lingshu.toml and defaults."""
+    """CLI options beat environment, lingshu.toml and defaults.
+
+    ``constrained`` (the ``--constrained/--no-constrained`` flag) sets ``constrained_tools``.
+    """
+    if options.get("constrained") is not None:
+        options["constrained_tools"] = "on" if options["constrained"] else "off"
+    options.pop("constrained", None)
     try:
         return Settings(**{k: v for k, v in options.items() if v is not None})
     except ValueError as exc:

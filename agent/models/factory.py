@@ -13,9 +13,9 @@ from agent.settings import Settings
 def load_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model for ``settings.backend`` (nothing is loaded or contacted yet)."""
     if settings.backend == "openai":
-        from langchain_openai import ChatOpenAI
+        from agent.models.openai_backend import LingshuChatOpenAI
 
-        return ChatOpenAI(
+        return LingshuChatOpenAI(
             model=settings.model,
             base_url=settings.base_url,
             api_key=settings.api_key,
@@ -26,6 +26,7 @@ def load_chat_model(settings: Settings) -> BaseChatModel:
             max_retries=settings.connect_retries,
             # vLLM takes sampling extras in the request body.
             extra_body={"repetition_penalty": settings.repetition_penalty},
+            constrained_tools=settings.constrained_tools,
         )
     if settings.backend == "transformers":
         from agent.models.transformers_backend import TransformersChatModel

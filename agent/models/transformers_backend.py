@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -26,6 +26,13 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from agent.models.constrained import (
+    CONSTRAINT_KWARG,
+    NO_XGRAMMAR_NOTE,
+    ToolConstraint,
+    tool_call_processor,
+    xgrammar_available,
+)
 from agent.models.errors import ModelUnavailable, ModelWeightsMissing
 from agent.models.qwen_format import (
     STOP_STRINGS,
@@ -165,6 +172,9 @@ class TransformersChatModel(BaseChatModel):
     max_new_tokens: int = 1536
     min_pixels: int = 256 * 28 * 28
     max_pixels: int = 1280 * 28 * 28
+    constrained_tools: Literal["on", "off", "auto"] = "auto"
+    """Constrain tool calls with xgrammar when a call passes ``tool_constraint`` (auto:
+    when xgrammar is installed)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TransformersChatModel:
@@ -178,6 +188,7 @@ class TransformersChatModel(BaseChatModel):
             max_new_tokens=settings.max_new_tokens,
             min_pixels=settings.min_pixels,
             max_pixels=settings.max_pixels,
+            constrained_tools=settings.constrained_tools,
         )
 
     @property
@@ -219,11 +230,16 @@ class TransformersChatModel(BaseChatModel):
     def _stops(self, stop: Sequence[str] | None) -> list[str]:
         return list(dict.fromkeys([*STOP_STRINGS, *(stop or [])]))
 
-    def generation_kwargs(self, tokenizer: Any, criterion: _TextStop) -> dict[str, Any]:
-        """Keyword arguments for ``model.generate`` (greedy when temperature is 0)."""
-        from transformers import StoppingCriteriaList
+    def generation_kwargs(
+        self, tokenizer: Any, criterion: _TextStop, processor: Any = None
+    ) -> dict[str, Any]:
+        """Keyword arguments for ``model.generate`` (greedy when temperature is 0).
 
-        eos = [i for i in tokenizer.convert_tokens_to_ids(list(STOP_STRINGS[:2])) if i is not None]
+        ``processor``: a logits processor (the tool-call constraint), if any.
+        """
+        from transformers import LogitsProcessorList, StoppingCriteriaList
+
+        eos = _stop_ids(tokenizer)
         kwargs: dict[str, Any] = {
             "max_new_tokens": self.max_new_tokens,
             "repetition_penalty": self.repetition_penalty,
@@ -231,11 +247,28 @@ class TransformersChatModel(BaseChatModel):
             "pad_token_id": eos[-1] if tokenizer.pad_token_id is None else tokenizer.pad_token_id,
             "stopping_criteria": StoppingCriteriaList([criterion]),
         }
+        if processor is not None:
+            kwargs["logits_processor"] = LogitsProcessorList([processor])
         if self.temperature > 0:
             kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         return kwargs
+
+    def constraint_processor(
+        self, loaded: LoadedModel, constraint: ToolConstraint | None
+    ) -> tuple[Any, list[str]]:
+        """(logits processor or None, notes for the reply) for one ``generate`` call."""
+        if constraint is None or not constraint.tools or self.constrained_tools == "off":
+            return None, []
+        if not xgrammar_available():
+            if self.constrained_tools == "on":
+                return None, [NO_XGRAMMAR_NOTE]
+            log.info("xgrammar is not installed: tool calls are decoded unconstrained")
+            return None, []
+        tokenizer = loaded.processor.tokenizer
+        vocab = int(loaded.model.get_output_embeddings().weight.shape[0])
+        return tool_call_processor(tokenizer, vocab, _stop_ids(tokenizer), constraint), []
 
     # -- generation --
 
@@ -254,8 +287,10 @@ class TransformersChatModel(BaseChatModel):
         prompt_len = int(inputs["input_ids"].shape[1])
         stops = self._stops(stop)
         criterion = _TextStop(tokenizer, prompt_len, stops)
+        processor, notes = self.constraint_processor(loaded, kwargs.get(CONSTRAINT_KWARG))
+        gen_kwargs = self.generation_kwargs(tokenizer, criterion, processor)
         with loaded.lock, torch.inference_mode():
-            output = loaded.model.generate(**inputs, **self.generation_kwargs(tokenizer, criterion))
+            output = loaded.model.generate(**inputs, **gen_kwargs)
         new_ids = output[0, prompt_len:]
         cutter = StopCutter(stops)
         raw = tokenizer.decode(new_ids, skip_special_tokens=False)
@@ -263,7 +298,7 @@ class TransformersChatModel(BaseChatModel):
         message = AIMessage(
             content=text,
             usage_metadata=_usage(prompt_len, len(new_ids)),
-            response_metadata=self._metadata(cutter.stopped, len(new_ids)),
+            response_metadata=self._metadata(cutter.stopped, len(new_ids), notes),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -283,7 +318,8 @@ class TransformersChatModel(BaseChatModel):
         stops = self._stops(stop)
         criterion = _TextStop(tokenizer, prompt_len, stops)
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=False)
-        gen_kwargs = {**inputs, **self.generation_kwargs(tokenizer, criterion)}
+        processor, notes = self.constraint_processor(loaded, kwargs.get(CONSTRAINT_KWARG))
+        gen_kwargs = {**inputs, **self.generation_kwargs(tokenizer, criterion, processor)}
         gen_kwargs["streamer"] = streamer
         outcome: dict[str, Any] = {}
         worker = threading.Thread(
@@ -309,7 +345,7 @@ class TransformersChatModel(BaseChatModel):
             message=AIMessageChunk(
                 content="",
                 usage_metadata=_usage(prompt_len, generated),
-                response_metadata=self._metadata(cutter.stopped, generated),
+                response_metadata=self._metadata(cutter.stopped, generated, notes),
                 chunk_position="last",
             )
         )
@@ -322,9 +358,18 @@ class TransformersChatModel(BaseChatModel):
             run_manager.on_llm_new_token(text, chunk=chunk)
         return chunk
 
-    def _metadata(self, stopped: bool, generated: int) -> dict[str, Any]:
+    def _metadata(self, stopped: bool, generated: int, notes: Sequence[str] = ()) -> dict[str, Any]:
         finish = "length" if not stopped and generated >= self.max_new_tokens else "stop"
-        return {"model_name": self.model_path, "finish_reason": finish}
+        metadata: dict[str, Any] = {"model_name": self.model_path, "finish_reason": finish}
+        if notes:
+            metadata["lingshu_notes"] = list(notes)
+        return metadata
+
+
+def _stop_ids(tokenizer: Any) -> list[int]:
+    """Token ids that end a reply (``<|im_end|>``, ``<|endoftext|>``)."""
+    ids = tokenizer.convert_tokens_to_ids(list(STOP_STRINGS[:2]))
+    return [i for i in ids if i is not None]
 
 
 def _generate_in_thread(

@@ -128,7 +128,7 @@ class Service:
             if self.keys.open and self.agent.exists(session_id):
                 return  # made by another face (the CLI) on the same store
             raise missing
-        if row[0] != key.name or not self.agent.exists(session_id):
+        if row[0] != key.name:
             raise missing
 
     def delete_session(self, key: ApiKey, session_id: str) -> None:

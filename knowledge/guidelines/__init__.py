@@ -16,14 +16,13 @@ from knowledge.guidelines.embeddings import (
     get_embedder,
 )
 from knowledge.guidelines.ingest import IngestReport, Progress, ingest_paths
+from knowledge.guidelines.ranking import Filters, SearchHit
 from knowledge.guidelines.readers import Block, Document, ReadError, read_document
 from knowledge.guidelines.starter import STARTER_CORPUS, ensure_starter_store, starter_files
 from knowledge.guidelines.store import (
     COLLECTION,
-    Filters,
     GuidelineStore,
     ModelMismatchError,
-    SearchHit,
     StoreError,
     StoreNotFound,
 )

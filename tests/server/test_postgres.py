@@ -1,0 +1,122 @@
+"""Two ``lingshu serve`` processes on one Postgres serve the same sessions, one turn at a time."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.checkpoints import open_checkpointer
+from agent.settings import Settings
+from tests.server.conftest import KEY_A, KEY_B, ServeProcess, serve_env
+from tests.server.model_server import DelayedModelServer
+
+
+def test_postgres_checkpointer_round_trip(pg_url: str, tmp_path: Path) -> None:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    saver = open_checkpointer(Settings(data_dir=tmp_path, checkpoint_url=pg_url))
+    assert isinstance(saver, PostgresSaver)
+    again = open_checkpointer(Settings(data_dir=tmp_path, checkpoint_url=pg_url))  # set-up twice
+    assert again.get_tuple({"configurable": {"thread_id": "none"}}) is None
+
+
+def test_two_workers_share_sessions_and_serialise_turns(pg_url: str, tmp_path: Path) -> None:
+    with DelayedModelServer() as model:
+        env = serve_env(
+            tmp_path, checkpoint_url=pg_url, base_url=model.base_url, server_lock_wait_s="0"
+        )
+        a = ServeProcess(env, tmp_path / "a.log")
+        b = ServeProcess(env, tmp_path / "b.log")
+        try:
+            ha = {"Authorization": f"Bearer {KEY_A}"}
+            with httpx.Client(timeout=60, headers=ha) as http:
+                sid = http.post(a.url + "/v1/sessions", json={}).json()["session_id"]
+                one = http.post(f"{a.url}/v1/sessions/{sid}/turns", json={"text": "first question"})
+                assert one.status_code == 200, one.text
+                assert one.json()["text"] == "Seen 1 questions: first question"
+                # The next turn on the other worker continues the same session.
+                two = http.post(f"{b.url}/v1/sessions/{sid}/turns", json={"text": "second one"})
+                assert two.status_code == 200, two.text
+                assert two.json()["text"] == "Seen 2 questions: first question | second one"
+                turns = http.get(f"{a.url}/v1/sessions/{sid}").json()["turns"]
+                assert [t["text"] for t in turns][::2] == ["first question", "second one"]
+
+                other = httpx.get(
+                    f"{b.url}/v1/sessions/{sid}", headers={"Authorization": f"Bearer {KEY_B}"}
+                )
+                assert other.status_code == 404
+
+                # Concurrent turns on two workers: one runs, the other gets 409 at once.
+                model.delay_s = 1.5
+                results: list[httpx.Response] = []
+
+                def ask(url: str, text: str) -> None:
+                    results.append(http.post(f"{url}/v1/sessions/{sid}/turns", json={"text": text}))
+
+                threads = [
+                    threading.Thread(target=ask, args=(a.url, "third on A")),
+                    threading.Thread(target=ask, args=(b.url, "third on B")),
+                ]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                model.delay_s = 0.0
+                codes = sorted(r.status_code for r in results)
+                assert codes == [200, 409], [r.text for r in results]
+                busy = next(r for r in results if r.status_code == 409).json()["detail"]
+                assert "busy with another turn" in busy
+                turns = http.get(f"{b.url}/v1/sessions/{sid}").json()["turns"]
+                assert len(turns) == 6
+                assert http.delete(f"{b.url}/v1/sessions/{sid}").status_code == 204
+                assert http.get(f"{a.url}/v1/sessions/{sid}").status_code == 404
+        finally:
+            logs = a.stop() + b.stop()
+    assert "POST /v1/sessions/{session_id}/turns 200" in logs
+    assert sid not in logs
+
+
+def test_several_workers_need_postgres(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.server.conftest import ROOT
+
+    env = serve_env(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "agent.cli", "serve", "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "LINGSHU_CHECKPOINT_URL=postgresql://" in " ".join(done.stderr.split())
+
+
+@pytest.mark.parametrize("patients", [["sepsis"], None])
+def test_api_key_command_stores_only_the_hash(tmp_path: Path, patients: list[str] | None) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+    from agent.server.auth import KeyRing
+
+    target = tmp_path / "keys.json"
+    args = ["api-key", "--name", "ward-c", "--keys-file", str(target)]
+    for p in patients or []:
+        args += ["--patient", p]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("lsk-") and key not in target.read_text()
+    ring = KeyRing(json.loads(target.read_text())["keys"])
+    found = ring.identify(key)
+    assert found is not None and found.name == "ward-c"
+    assert found.may_open("sepsis") and found.may_open("chest-pain") is (patients is None)
+    assert ring.identify(key + "x") is None
