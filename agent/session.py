@@ -80,7 +80,11 @@ class Lingshu:
     def new_session(self, *, patient_id: str | None = None, mode: str | None = None) -> str:
         """Create a session bound to a patient (or none) and return its id."""
         session_id = uuid.uuid4().hex[:12]
-        values: dict[str, Any] = {"patient_id": patient_id, "mode": mode or self.settings.mode, "messages": []}
+        values: dict[str, Any] = {
+            "patient_id": patient_id,
+            "mode": mode or self.settings.mode,
+            "messages": [],
+        }
         self.graph.update_state(_config(session_id), values, as_node="respond")
         return session_id
 

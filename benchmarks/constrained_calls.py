@@ -4,8 +4,10 @@ Random weights know nothing of tool calls. The agent's real tools are offered (t
 Hermes specs in the system prompt, as the graph renders them); each sample is one reply
 at temperature 1 with its own seed. With the constraint (the structural tag of those
 tools, a call required) every reply must be a call that parses and validates; without
-it, the same prompts and seeds. The per-token cost is the slope of wall time over
-generated tokens (prefill and prompt preparation fall in the intercept), fitted per arm.
+it, the same prompts and seeds. Per-token time: the slope of wall time over generated
+tokens (prefill and prompt preparation fall in the intercept), fitted per arm; and the
+time the grammar mask itself takes per token (measured inside the logits processor),
+which is the cost of the constraint without the noise of a shared machine.
 
 Run: ``.venv/bin/python benchmarks/constrained_calls.py`` (about 3 to 5 minutes on 2 cores).
 Prints one JSON line.
@@ -21,6 +23,7 @@ import time
 import warnings
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +32,8 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.models.constrained import ToolConstraint  # noqa: E402
+import agent.models.transformers_backend as backend  # noqa: E402
+from agent.models.constrained import ToolCallLogitsProcessor, ToolConstraint  # noqa: E402
 from agent.models.protocol import parse_reply, render_tools_block  # noqa: E402
 from agent.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen  # noqa: E402
 from agent.models.transformers_backend import TransformersChatModel  # noqa: E402
@@ -37,6 +41,18 @@ from tools import ALL_TOOLS  # noqa: E402
 
 SAMPLES = 50
 MAX_NEW_TOKENS = 400
+PROCESSORS: list[ToolCallLogitsProcessor] = []
+
+
+def _recording(*args: Any, **kwargs: Any) -> ToolCallLogitsProcessor:
+    """The backend's processor factory, keeping each processor to read its mask time."""
+    processor = _make_processor(*args, **kwargs)
+    PROCESSORS.append(processor)
+    return processor
+
+
+_make_processor = backend.tool_call_processor
+backend.tool_call_processor = _recording
 
 
 def run_arm(chat: TransformersChatModel, constraint: ToolConstraint | None) -> dict[str, object]:
@@ -85,7 +101,10 @@ def main() -> None:
         )
         constraint = ToolConstraint.from_tools(ALL_TOOLS, require_call=True)
         chat.invoke([HumanMessage("warm up")], tool_constraint=constraint)  # load + compile
+        PROCESSORS.clear()
         on = run_arm(chat, constraint)
+        steps = sum(p.steps for p in PROCESSORS)
+        mask_ms = 1000 * sum(p.seconds for p in PROCESSORS) / max(steps, 1)
         off = run_arm(chat, None)
     print(
         json.dumps(
@@ -100,6 +119,7 @@ def main() -> None:
                 "valid_call_rate_unconstrained": off["valid_rate"],
                 "ms_per_token_constrained": on["ms_per_token"],
                 "ms_per_token_unconstrained": off["ms_per_token"],
+                "grammar_mask_ms_per_token": round(mask_ms, 3),
                 "constrained": on,
                 "unconstrained": off,
                 "xgrammar": version("xgrammar"),

@@ -6,7 +6,8 @@ random unit vectors of the model's dimension. Every query is embedded for real.
 For each size it reports p50/p95 of the full tool call (embed the query, Chroma
 HNSW + BM25, fusion, fetch, citation, rendering), of the store's dense-only and
 BM25-only searches, and of an exact numpy dot-product top-k over the same vectors
-(the query already embedded), plus the query embedding alone.
+(the query already embedded), plus the query embedding alone. Each is measured
+in steady state, after one warm-up pass over the queries.
 
     .venv/bin/python benchmarks/search_latency.py [--sizes 10000 100000] [--queries 60]
 
@@ -86,7 +87,9 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def _time(fn: Callable[[str], object], queries: list[str]) -> list[float]:
-    for query in queries[:3]:  # warm-up (the first query after a bulk write compacts HNSW)
+    # Warm-up over the whole query list: right after a bulk write of 100k chunks the
+    # first few dozen searches are several times slower (index loading, allocator).
+    for query in queries:
         fn(query)
     out = []
     for query in queries:

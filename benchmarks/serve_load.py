@@ -64,7 +64,9 @@ async def run_level(url: str, sessions: int, turns: int, delay_s: float) -> dict
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
         await one_session(http, 1, [], [])  # warm-up
         start = time.perf_counter()
-        await asyncio.gather(*(one_session(http, turns, latencies, errors) for _ in range(sessions)))
+        await asyncio.gather(
+            *(one_session(http, turns, latencies, errors) for _ in range(sessions))
+        )
         wall = time.perf_counter() - start
     added = sorted((t - delay_s) * 1000 for t in latencies)
     return {

@@ -198,3 +198,27 @@ def test_report_mode_requires_findings_and_impression(tmp_path: Path) -> None:
     assert "no 'Findings' section" in model.prompts[1][-1].text
     assert answer["text"].startswith("Findings:")
     assert "not a finalised report" in answer["disclaimer"]
+
+
+def test_red_flag_banner_comes_from_the_program_not_the_model(tmp_path: Path) -> None:
+    agent, _ = make_agent(tmp_path, ["Probably musculoskeletal pain; rest.", "Fine."])
+    urgent = agent.ask("Crushing central chest pain, BP 84/50, sweaty and grey.").answer
+    (flag,) = urgent["red_flags"]
+    assert flag["id"] == "chest-pain-shock"
+    assert flag["source"]["publisher"] and flag["source"]["year"] == 2021
+    assert "musculoskeletal" in urgent["text"]  # the model's words are kept, the banner added
+    benign = agent.ask("No chest pain today; a routine check of his blood pressure.").answer
+    assert benign["red_flags"] == []
+
+
+def test_red_flags_from_the_record_are_cited(tmp_path: Path) -> None:
+    from knowledge.ehr import ensure_demo_patients
+
+    settings = Settings(data_dir=tmp_path / "data")
+    resources = Resources(images=ImageStore(tmp_path / "images"), ehr=ensure_demo_patients(tmp_path / "ehr.sqlite"))
+    agent = Lingshu(settings, model=ScriptedChatModel(script=["Noted."]), tools=[], resources=resources)
+    result = agent.ask("What should happen first?", patient_id="chest-pain")
+    (flag,) = result.answer["red_flags"]
+    assert flag["id"] == "acute-chest-pain-ecg" and "10 minutes" in flag["action"]
+    assert flag["evidence"] and all(result.evidence[i]["kind"] == "ehr" for i in flag["evidence"])
+    assert set(flag["evidence"]) <= set(result.answer["citations"])

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from langchain_core.tools import BaseTool
 
+from tools.coding import CODING_TOOLS
 from tools.ehr import EHR_TOOLS
 from tools.guidelines import GUIDELINE_TOOLS
 from tools.imaging import IMAGING_TOOLS
 
-ALL_TOOLS: list[BaseTool] = [*GUIDELINE_TOOLS, *EHR_TOOLS, *IMAGING_TOOLS]
+ALL_TOOLS: list[BaseTool] = [*GUIDELINE_TOOLS, *EHR_TOOLS, *IMAGING_TOOLS, *CODING_TOOLS]
 
-__all__ = ["ALL_TOOLS", "EHR_TOOLS", "GUIDELINE_TOOLS", "IMAGING_TOOLS"]
+__all__ = ["ALL_TOOLS", "CODING_TOOLS", "EHR_TOOLS", "GUIDELINE_TOOLS", "IMAGING_TOOLS"]

@@ -15,6 +15,9 @@ from rich.markup import escape
 from agent.cli.app import app
 from agent.settings import Settings
 
+KEEP_ALIVE_S = 75
+"""Idle keep-alive; longer than a balancer's (often 60 s), so the balancer closes first."""
+
 
 def _loopback(host: str) -> bool:
     if host == "localhost":
@@ -69,6 +72,7 @@ def serve(
         port=port,
         workers=workers,
         access_log=False,  # agent.server logs requests without identifiers instead
+        timeout_keep_alive=KEEP_ALIVE_S,
         log_level=log_level,
     )
 

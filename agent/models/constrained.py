@@ -33,6 +33,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -255,10 +256,13 @@ class ToolCallLogitsProcessor:
         self.mask: Any = None
         self.started = False
         self.broken = False
+        self.steps, self.seconds = 0, 0.0
+        """Masked steps and the time spent masking (for the benchmark's per-token cost)."""
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         if self.broken:
             return scores
+        start = time.perf_counter()
         if self.started and not self.matcher.is_terminated():
             token = int(input_ids[0, -1])
             if not self.matcher.accept_token(token):  # pragma: no cover - defensive
@@ -270,6 +274,7 @@ class ToolCallLogitsProcessor:
             self.mask = self._xgr.allocate_token_bitmask(1, scores.shape[-1])
         self.matcher.fill_next_token_bitmask(self.mask)
         self._xgr.apply_token_bitmask_inplace(scores, self.mask.to(scores.device))
+        self.steps, self.seconds = self.steps + 1, self.seconds + time.perf_counter() - start
         return scores
 
 

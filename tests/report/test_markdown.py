@@ -86,3 +86,15 @@ def test_write_report_picks_the_format_by_suffix(
     assert html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     with pytest.raises(ValueError, match=r"\.html, \.md or \.json"):
         write_report(tmp_path / "a.pdf", answer)
+
+
+def test_unresolved_ids_and_a_model_error_are_warned_once() -> None:
+    md = to_markdown(
+        {"text": "See [G9].", "unknown_citations": ["G9"], "model_error": "connection refused"}
+    )
+    assert "- G9 is cited but is not in this session's evidence" in md
+    assert "- model error: connection refused" in md
+    said = to_markdown(
+        {"text": "Model down: connection refused.", "model_error": "connection refused"}
+    )
+    assert "**Warnings**" not in said

@@ -130,7 +130,10 @@ def make_service(
     )
     model = ScriptedChatModel(script=script)
     agent = Lingshu(
-        settings, model=model, tools=[lookup_guideline, *EHR_TOOLS, *IMAGING_TOOLS], resources=resources
+        settings,
+        model=model,
+        tools=[lookup_guideline, *EHR_TOOLS, *IMAGING_TOOLS],
+        resources=resources,
     )
     return create_app(settings, agent=agent), model
 
@@ -154,7 +157,9 @@ def pg_server() -> Iterator[str]:
         yield given
         return
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    need(bool(initdb and pg_ctl), "PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    need(
+        bool(initdb and pg_ctl), "PostgreSQL is not installed (Debian: apt-get install postgresql)"
+    )
     assert initdb and pg_ctl
     home = Path(tempfile.mkdtemp(prefix="lingshu-pg-"))
     run_as: list[str] = []

@@ -113,4 +113,9 @@ class DelayedModelServer:
 
 
 def _base(kind: str) -> dict[str, Any]:
-    return {"id": "chatcmpl-delayed", "object": kind, "created": int(time.time()), "model": "lingshu"}
+    return {
+        "id": "chatcmpl-delayed",
+        "object": kind,
+        "created": int(time.time()),
+        "model": "lingshu",
+    }

@@ -148,9 +148,7 @@ def test_images_by_multipart_and_data_url_with_regions(tmp_path: Path) -> None:
 def test_keys_isolate_sessions_and_bind_patients(tmp_path: Path, ehr_path: Path) -> None:
     from tests.server.conftest import keys_entries
 
-    app, _ = make_service(
-        tmp_path, ["An answer."] * 4, ehr_path, server_api_keys=keys_entries()
-    )
+    app, _ = make_service(tmp_path, ["An answer."] * 4, ehr_path, server_api_keys=keys_entries())
     with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.post("/v1/sessions", json={}).status_code == 401
         assert http.post("/v1/sessions", json={}, headers=auth("wrong")).status_code == 401
@@ -237,7 +235,7 @@ def test_one_turn_at_a_time_per_session(tmp_path: Path) -> None:
         time.sleep(0.6)
         return "A slow answer."
 
-    app, model = make_service(tmp_path, [slow, slow, slow], server_lock_wait_s=0)
+    app, _ = make_service(tmp_path, [slow, slow, slow], server_lock_wait_s=0)
     with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         sid = http.post("/v1/sessions", json={}).json()["session_id"]
         results: list[httpx.Response] = []
@@ -262,11 +260,14 @@ def test_access_log_has_no_identifiers(
     tmp_path: Path, ehr_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     app, _ = make_service(tmp_path, ["Fine."], ehr_path)
-    with caplog.at_level(logging.INFO, logger="lingshu.access"):
-        with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as h:
-            sid = h.post("/v1/sessions", json={"patient_id": "sepsis"}).json()["session_id"]
-            h.post(f"/v1/sessions/{sid}/turns?ref=sepsis", json={"text": "hi"})
-            h.get(f"/v1/sessions/{sid}")
+    with (
+        caplog.at_level(logging.INFO, logger="lingshu.access"),
+        InThreadServer(app) as server,
+        httpx.Client(base_url=server.url, timeout=30) as h,
+    ):
+        sid = h.post("/v1/sessions", json={"patient_id": "sepsis"}).json()["session_id"]
+        h.post(f"/v1/sessions/{sid}/turns?ref=sepsis", json={"text": "hi"})
+        h.get(f"/v1/sessions/{sid}")
     lines = [r.getMessage() for r in caplog.records if r.name == "lingshu.access"]
     assert "POST /v1/sessions/{session_id}/turns 200" in "\n".join(lines)
     assert len(lines) >= 3

@@ -120,3 +120,22 @@ def test_api_key_command_stores_only_the_hash(tmp_path: Path, patients: list[str
     assert found is not None and found.name == "ward-c"
     assert found.may_open("sepsis") and found.may_open("chest-pain") is (patients is None)
     assert ring.identify(key + "x") is None
+
+
+def test_langgraph_json_names_a_graph_factory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+    import json
+
+    from tests.server.conftest import ROOT
+
+    config = json.loads((ROOT / "langgraph.json").read_text())
+    path, _, name = config["graphs"]["lingshu"].partition(":")
+    spec = importlib.util.spec_from_file_location("lingshu_langgraph_app", ROOT / path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("LINGSHU_DATA_DIR", str(tmp_path / "data"))
+    graph = getattr(module, name)()
+    assert {"intake", "reason", "act", "verify", "respond"} <= set(graph.get_graph().nodes)

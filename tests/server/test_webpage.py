@@ -93,7 +93,9 @@ def test_consultation_in_the_browser(tmp_path: Path, ehr_path: Path, browser: An
         browser.find_element(By.ID, "question").send_keys("What should I measure?")
         browser.find_element(By.ID, "send").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg.assistant")) == 2)
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.assistant a.cite[data-id='G1']"))
+        wait.until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.assistant a.cite[data-id='G1']")
+        )
         answers = browser.find_elements(By.CSS_SELECTOR, ".msg.assistant")
         assert "Measure troponin now" in answers[1].text
         assert "dense opacity" in answers[0].text
