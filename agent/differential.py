@@ -19,8 +19,7 @@ _ID = re.compile(r"^[GEI][1-9]\d*$")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 DISCLAIMER = (
-    "Decision support, not a medical device: it supports, and does not replace, "
-    "clinical judgement."
+    "Decision support, not a medical device: it supports, and does not replace, clinical judgement."
 )
 
 
@@ -84,8 +83,10 @@ class Differential(_Model):
         for finding in self.red_flags:
             seen.update(dict.fromkeys(finding.evidence))
         for dx in self.diagnoses:
-            for item in (*dx.supporting, *dx.against, *dx.next_steps):
-                seen.update(dict.fromkeys(item.evidence))
+            for finding in (*dx.supporting, *dx.against):
+                seen.update(dict.fromkeys(finding.evidence))
+            for step in dx.next_steps:
+                seen.update(dict.fromkeys(step.evidence))
         return list(seen)
 
     def malformed_ids(self) -> list[str]:
@@ -113,9 +114,7 @@ def parse_differential(text: str, submitted: dict[str, Any] | None = None) -> Di
     raw: Any = submitted
     prose = text
     if raw is None:
-        match = next(
-            (m for m in _JSON_BLOCK.finditer(text) if '"diagnoses"' in m.group(1)), None
-        )
+        match = next((m for m in _JSON_BLOCK.finditer(text) if '"diagnoses"' in m.group(1)), None)
         if match is None:
             stripped = text.strip()
             if stripped.startswith("{") and '"diagnoses"' in stripped:

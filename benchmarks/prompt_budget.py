@@ -21,11 +21,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from agent.models.qwen_format import to_qwen_messages  # noqa: E402
-from agent.models.tiny import build_tiny_qwen  # noqa: E402
-from agent.session import Lingshu  # noqa: E402
-from agent.settings import Settings  # noqa: E402
-from tests.fakes import ScriptedChatModel, call  # noqa: E402
+from agent.models.qwen_format import to_qwen_messages
+from agent.models.tiny import build_tiny_qwen
+from agent.session import Lingshu
+from agent.settings import Settings
+from tests.fakes import ScriptedChatModel, call
 
 TURNS = [
     (
@@ -84,8 +84,12 @@ def main() -> None:
             assert calls_per_turn[-1] == len(replies), (calls_per_turn, result.answer)
         texts = []
         for prompt in model.prompts:
-            qwen = to_qwen_messages(prompt, min_pixels=settings.min_pixels, max_pixels=settings.max_pixels)
-            texts.append(processor.apply_chat_template(qwen, tokenize=False, add_generation_prompt=True))
+            qwen = to_qwen_messages(
+                prompt, min_pixels=settings.min_pixels, max_pixels=settings.max_pixels
+            )
+            texts.append(
+                processor.apply_chat_template(qwen, tokenize=False, add_generation_prompt=True)
+            )
         static = processor.apply_chat_template(
             to_qwen_messages(model.prompts[0][:1], min_pixels=1, max_pixels=1), tokenize=False
         )

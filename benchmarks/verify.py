@@ -21,10 +21,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.verification import embedding_scorer, verify_reply  # noqa: E402
-from knowledge.guidelines import get_embedder  # noqa: E402
-from knowledge.icd10 import check_code  # noqa: E402
-from tools.runtime import EvidenceRecord  # noqa: E402
+from agent.verification import embedding_scorer, verify_reply
+from knowledge.guidelines import get_embedder
+from knowledge.icd10 import check_code
+from tools.runtime import EvidenceRecord
 
 CODES = ["I21.4", "I20.0", "I26.99", "J18.9", "I71.00", "I30.9", "K21.9", "J93.0", "M94.0", "F41.0"]
 
@@ -38,7 +38,12 @@ def evidence() -> dict[str, EvidenceRecord]:
             "Reassess when symptoms change."
         )
         records[f"G{i}"] = EvidenceRecord(
-            id=f"G{i}", kind="guideline", key=f"chunk-{i}", label=f"Guideline {i}", excerpt=text, citation={}
+            id=f"G{i}",
+            kind="guideline",
+            key=f"chunk-{i}",
+            label=f"Guideline {i}",
+            excerpt=text,
+            citation={},
         )
     for i in range(1, 21):
         label = f"Observation {i}: troponin {10 + i} ng/L"
@@ -57,11 +62,18 @@ def differential() -> dict[str, Any]:
                 "icd10": CODES[i],
                 "likelihood": 0.09,
                 "supporting": [
-                    {"text": "high-sensitivity troponin and a 12-lead ECG are needed", "evidence": [f"G{i + 1}"]},
+                    {
+                        "text": "high-sensitivity troponin and a 12-lead ECG are needed",
+                        "evidence": [f"G{i + 1}"],
+                    },
                     {"text": f"troponin {11 + i} ng/L", "evidence": [f"E{i + 1}"]},
                 ],
-                "against": [{"text": "symptoms unchanged on reassessment", "evidence": [f"G{i + 11}"]}],
-                "next_steps": [{"action": "repeat troponin", "why": "trend", "evidence": [f"E{i + 11}"]}],
+                "against": [
+                    {"text": "symptoms unchanged on reassessment", "evidence": [f"G{i + 11}"]}
+                ],
+                "next_steps": [
+                    {"action": "repeat troponin", "why": "trend", "evidence": [f"E{i + 11}"]}
+                ],
             }
         )
     return {"summary": "ten possibilities", "diagnoses": diagnoses, "missing": []}
@@ -93,7 +105,9 @@ def main() -> None:
                 "claims_scored": len(verdict.support),
                 "runs": args.runs,
                 "verify_ms_p50": round(statistics.median(full) * 1000, 2),
-                "verify_without_support_ms_p50": round(statistics.median(without_support) * 1000, 2),
+                "verify_without_support_ms_p50": round(
+                    statistics.median(without_support) * 1000, 2
+                ),
                 "python": platform.python_version(),
                 "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             }

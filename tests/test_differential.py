@@ -39,12 +39,16 @@ def lookup_guideline(
         topic: The clinical topic.
         ctx: Injected by the graph.
     """
-    eid = ctx.ledger.cite("guideline", "chunk-trop", label="Chest pain guideline", excerpt=TROPONIN_PASSAGE)
+    eid = ctx.ledger.cite(
+        "guideline", "chunk-trop", label="Chest pain guideline", excerpt=TROPONIN_PASSAGE
+    )
     return f'<guideline id="{eid}">{TROPONIN_PASSAGE}</guideline>', {"evidence": [eid]}
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
-def lookup_record(what: str, ctx: Annotated[ToolContext, InjectedToolArg]) -> tuple[str, ToolArtifact]:
+def lookup_record(
+    what: str, ctx: Annotated[ToolContext, InjectedToolArg]
+) -> tuple[str, ToolArtifact]:
     """Look up one entry of the patient's record.
 
     Args:
@@ -73,7 +77,9 @@ def differential(**changes: Any) -> dict[str, Any]:
                     },
                 ],
                 "against": [],
-                "next_steps": [{"action": "12-lead ECG", "kind": "test", "why": "ischaemia", "evidence": []}],
+                "next_steps": [
+                    {"action": "12-lead ECG", "kind": "test", "why": "ischaemia", "evidence": []}
+                ],
             },
             {
                 "name": "Unstable angina",
@@ -92,7 +98,9 @@ def block(dx: dict[str, Any]) -> str:
     return "```json\n" + json.dumps(dx) + "\n```\nNSTEMI is the working diagnosis."
 
 
-GATHER = [call("lookup_record", what="troponin") + "\n" + call("lookup_guideline", topic="troponin")]
+GATHER = [
+    call("lookup_record", what="troponin") + "\n" + call("lookup_guideline", topic="troponin")
+]
 
 
 @pytest.fixture(scope="module")
@@ -100,13 +108,17 @@ def embedder() -> Any:
     return get_embedder()
 
 
-def make_agent(tmp_path: Path, script: list[Any], embedder: Any = None, **overrides: Any) -> tuple[Lingshu, ScriptedChatModel]:
+def make_agent(
+    tmp_path: Path, script: list[Any], embedder: Any = None, **overrides: Any
+) -> tuple[Lingshu, ScriptedChatModel]:
     settings = Settings(data_dir=tmp_path / "data", **overrides)
     resources = Resources(images=ImageStore(tmp_path / "images"))
     if embedder is not None:
         resources.guidelines = SimpleNamespace(embedder=embedder)
     model = ScriptedChatModel(script=script)
-    agent = Lingshu(settings, model=model, tools=[lookup_guideline, lookup_record], resources=resources)
+    agent = Lingshu(
+        settings, model=model, tools=[lookup_guideline, lookup_record], resources=resources
+    )
     return agent, model
 
 
@@ -115,7 +127,10 @@ def test_valid_differential_passes(tmp_path: Path, embedder: Any) -> None:
     answer = agent.ask("Chest pain for 2 hours. Differential?").answer
     assert answer["warnings"] == []
     dx = answer["differential"]
-    assert [d["name"] for d in dx["diagnoses"]] == ["Non-ST elevation myocardial infarction", "Unstable angina"]
+    assert [d["name"] for d in dx["diagnoses"]] == [
+        "Non-ST elevation myocardial infarction",
+        "Unstable angina",
+    ]
     assert answer["code_checks"]["I21.4"]["billable"] is True
     assert set(answer["citations"]) == {"E1", "G1"}
     assert {r["id"] for r in answer["references"]} == {"E1", "G1"}
@@ -127,17 +142,102 @@ def test_valid_differential_passes(tmp_path: Path, embedder: Any) -> None:
 @pytest.mark.parametrize(
     ("bad", "problem"),
     [
-        ({"summary": "x", "diagnoses": [{"name": "NSTEMI", "likelihood": 0.5, "supporting": [{"text": "t", "evidence": ["E9"]}]}]}, "E9 does not exist; the ehr evidence in this session is E1"),
-        ({"summary": "x", "diagnoses": [{"name": "NSTEMI", "likelihood": 0.5, "supporting": [{"text": "t", "evidence": []}]}]}, "diagnosis 'NSTEMI' has no supporting finding with a citation"),
-        ({"summary": "x", "diagnoses": [{"name": "NSTEMI", "icd10": "X99.999", "likelihood": 0.5, "supporting": [{"text": "t", "evidence": ["E1"]}]}]}, "X99.999 for 'NSTEMI' is not an ICD-10-CM code"),
-        ({"summary": "x", "diagnoses": [{"name": "A", "likelihood": 0.8, "supporting": [{"text": "t", "evidence": ["E1"]}]}, {"name": "B", "likelihood": 0.5, "supporting": [{"text": "t", "evidence": ["E1"]}]}]}, "the likelihoods sum to 1.30"),
-        ({"summary": "x", "diagnoses": [{"name": "A", "likelihood": "high", "supporting": []}]}, "differential field 'diagnoses.0.likelihood'"),
-        ({"summary": "x", "diagnoses": [{"name": "A", "likelihood": 0.5, "supporting": [{"text": "The left femur is fractured after a fall from a ladder", "evidence": ["G1"]}]}]}, "shares little with it"),
+        (
+            {
+                "summary": "x",
+                "diagnoses": [
+                    {
+                        "name": "NSTEMI",
+                        "likelihood": 0.5,
+                        "supporting": [{"text": "t", "evidence": ["E9"]}],
+                    }
+                ],
+            },
+            "E9 does not exist; the ehr evidence in this session is E1",
+        ),
+        (
+            {
+                "summary": "x",
+                "diagnoses": [
+                    {
+                        "name": "NSTEMI",
+                        "likelihood": 0.5,
+                        "supporting": [{"text": "t", "evidence": []}],
+                    }
+                ],
+            },
+            "diagnosis 'NSTEMI' has no supporting finding with a citation",
+        ),
+        (
+            {
+                "summary": "x",
+                "diagnoses": [
+                    {
+                        "name": "NSTEMI",
+                        "icd10": "X99.999",
+                        "likelihood": 0.5,
+                        "supporting": [{"text": "t", "evidence": ["E1"]}],
+                    }
+                ],
+            },
+            "X99.999 for 'NSTEMI' is not an ICD-10-CM code",
+        ),
+        (
+            {
+                "summary": "x",
+                "diagnoses": [
+                    {
+                        "name": "A",
+                        "likelihood": 0.8,
+                        "supporting": [{"text": "t", "evidence": ["E1"]}],
+                    },
+                    {
+                        "name": "B",
+                        "likelihood": 0.5,
+                        "supporting": [{"text": "t", "evidence": ["E1"]}],
+                    },
+                ],
+            },
+            "the likelihoods sum to 1.30",
+        ),
+        (
+            {"summary": "x", "diagnoses": [{"name": "A", "likelihood": "high", "supporting": []}]},
+            "differential field 'diagnoses.0.likelihood'",
+        ),
+        (
+            {
+                "summary": "x",
+                "diagnoses": [
+                    {
+                        "name": "A",
+                        "likelihood": 0.5,
+                        "supporting": [
+                            {
+                                "text": "The left femur is fractured after a fall from a ladder",
+                                "evidence": ["G1"],
+                            }
+                        ],
+                    }
+                ],
+            },
+            "shares little with it",
+        ),
     ],
-    ids=["made-up-citation", "missing-citation", "bad-icd10", "probabilities-over-1", "schema", "support-less-claim"],
+    ids=[
+        "made-up-citation",
+        "missing-citation",
+        "bad-icd10",
+        "probabilities-over-1",
+        "schema",
+        "support-less-claim",
+    ],
 )
-def test_each_failed_check_is_repaired_then_kept_visible(tmp_path: Path, embedder: Any, bad: dict[str, Any], problem: str) -> None:
-    agent, model = make_agent(tmp_path, [*GATHER, block(bad), block(bad), block(bad)], embedder, max_repairs=2)
+def test_each_failed_check_is_repaired_then_kept_visible(
+    tmp_path: Path, embedder: Any, bad: dict[str, Any], problem: str
+) -> None:
+    agent, model = make_agent(
+        tmp_path, [*GATHER, block(bad), block(bad), block(bad)], embedder, max_repairs=2
+    )
     answer = agent.ask("Differential?").answer
     repairs = [p[-1].text for p in model.prompts[2:]]
     assert len(repairs) == 2 and all(problem in r for r in repairs)
@@ -166,7 +266,9 @@ def test_category_code_is_a_warning_not_a_repair(tmp_path: Path) -> None:
 def test_submit_differential_tool_call_is_the_answer(tmp_path: Path) -> None:
     submit = AIMessage(
         content="",
-        tool_calls=[{"name": "submit_differential", "args": differential(), "id": "s1", "type": "tool_call"}],
+        tool_calls=[
+            {"name": "submit_differential", "args": differential(), "id": "s1", "type": "tool_call"}
+        ],
     )
     agent, model = make_agent(tmp_path, [*GATHER, submit], tool_calling="native")
     answer = agent.ask("Differential?").answer
@@ -179,21 +281,33 @@ def _specs(tools: list[Any]) -> list[dict[str, Any]]:
 
 
 def test_conversational_reply_is_still_an_answer(tmp_path: Path) -> None:
-    agent, _ = make_agent(tmp_path, [*GATHER, "The troponin is rising [E1], in keeping with myocardial injury [G1]."])
+    agent, _ = make_agent(
+        tmp_path, [*GATHER, "The troponin is rising [E1], in keeping with myocardial injury [G1]."]
+    )
     answer = agent.ask("Is the troponin rising?").answer
     assert answer["differential"] is None
     assert answer["citations"] == ["E1", "G1"] and answer["warnings"] == []
 
 
 def test_education_mode_teaches_and_says_it_is_not_for_care(tmp_path: Path) -> None:
-    agent, model = make_agent(tmp_path, [*GATHER, "Step 1: troponin [G1]. Pitfall: ... Q1: why? [E1]"])
+    agent, model = make_agent(
+        tmp_path, [*GATHER, "Step 1: troponin [G1]. Pitfall: ... Q1: why? [E1]"]
+    )
     answer = agent.ask("Teach me about troponin in chest pain.", mode="education").answer
-    assert "learner" in model.prompts[0][0].text and "self-test questions" in model.prompts[0][0].text
+    assert (
+        "learner" in model.prompts[0][0].text and "self-test questions" in model.prompts[0][0].text
+    )
     assert answer["mode"] == "education" and "not for patient care" in answer["disclaimer"]
 
 
 def test_report_mode_requires_findings_and_impression(tmp_path: Path) -> None:
-    agent, model = make_agent(tmp_path, ["The heart looks big.", "Findings: enlarged cardiac silhouette.\nImpression: cardiomegaly."])
+    agent, model = make_agent(
+        tmp_path,
+        [
+            "The heart looks big.",
+            "Findings: enlarged cardiac silhouette.\nImpression: cardiomegaly.",
+        ],
+    )
     answer = agent.ask("Report please.", mode="report").answer
     assert "no 'Findings' section" in model.prompts[1][-1].text
     assert answer["text"].startswith("Findings:")
@@ -215,8 +329,12 @@ def test_red_flags_from_the_record_are_cited(tmp_path: Path) -> None:
     from knowledge.ehr import ensure_demo_patients
 
     settings = Settings(data_dir=tmp_path / "data")
-    resources = Resources(images=ImageStore(tmp_path / "images"), ehr=ensure_demo_patients(tmp_path / "ehr.sqlite"))
-    agent = Lingshu(settings, model=ScriptedChatModel(script=["Noted."]), tools=[], resources=resources)
+    resources = Resources(
+        images=ImageStore(tmp_path / "images"), ehr=ensure_demo_patients(tmp_path / "ehr.sqlite")
+    )
+    agent = Lingshu(
+        settings, model=ScriptedChatModel(script=["Noted."]), tools=[], resources=resources
+    )
     result = agent.ask("What should happen first?", patient_id="chest-pain")
     (flag,) = result.answer["red_flags"]
     assert flag["id"] == "acute-chest-pain-ecg" and "10 minutes" in flag["action"]

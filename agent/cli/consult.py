@@ -173,7 +173,11 @@ def imaging_report(
 ) -> None:
     """Write a structured imaging report (Findings / Impression) citing the images."""
     settings = build_settings(
-        backend=backend, model=model, base_url=base_url, tool_calling=tool_calling, data_dir=data_dir
+        backend=backend,
+        model=model,
+        base_url=base_url,
+        tool_calling=tool_calling,
+        data_dir=data_dir,
     )
     run_turn(
         Lingshu(settings),

@@ -65,7 +65,7 @@ def doctor(
     base_url: BaseUrl = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Say which model is configured and whether it answers, where sessions are, which stores exist."""
+    """Say which model is set up and whether it answers, where sessions are, which stores exist."""
     settings = build_settings(backend=backend, model=model, base_url=base_url, data_dir=data_dir)
     table = Table(title="lingshu doctor", show_lines=False)
     table.add_column("part")
