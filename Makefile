@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # local disk. On a GPU machine any matching pair works (TORCH_PAIR="torch torchvision").
 TORCH_PAIR ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup system-deps demo test lint format clean
 
 setup: $(BIN)/.installed
 
@@ -19,10 +19,14 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# PostgreSQL and Chromium for the service, report and web-page tests (apt, if missing).
+system-deps:
+	bash scripts/install-system-deps.sh
+
 demo: setup
 	$(BIN)/lingshu demo
 
-test: setup
+test: setup system-deps
 	$(BIN)/python -m pytest -q
 
 lint: setup

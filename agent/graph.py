@@ -111,7 +111,7 @@ def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     answering = deps.answer_tools(state)
     native = [*offered, *answering] if s.tool_calling == "native" else []
     try:
-        reply = call_model(deps.model, msgs, native)
+        reply = call_model(deps.model, msgs, native, offered=offered)
     except ModelCallFailed as exc:
         return {"messages": added, "model_error": str(exc), "notes": notes}
     # A backend may say what it could not do (e.g. constrained decoding refused by the server).

@@ -14,6 +14,7 @@ from agent.cli.app import app
 from agent.cli.options import (
     Backend,
     BaseUrl,
+    Constrained,
     DataDir,
     Mode,
     Model,
@@ -129,6 +130,7 @@ def consult(
     model: Model = None,
     base_url: BaseUrl = None,
     tool_calling: ToolCalling = None,
+    constrained: Constrained = None,
     data_dir: DataDir = None,
 ) -> None:
     """Ask one question (with images and a patient) and print the cited answer."""
@@ -137,6 +139,7 @@ def consult(
         model=model,
         base_url=base_url,
         tool_calling=tool_calling,
+        constrained=constrained,
         data_dir=data_dir,
     )
     agent = Lingshu(settings)
@@ -169,6 +172,7 @@ def imaging_report(
     model: Model = None,
     base_url: BaseUrl = None,
     tool_calling: ToolCalling = None,
+    constrained: Constrained = None,
     data_dir: DataDir = None,
 ) -> None:
     """Write a structured imaging report (Findings / Impression) citing the images."""
@@ -177,6 +181,7 @@ def imaging_report(
         model=model,
         base_url=base_url,
         tool_calling=tool_calling,
+        constrained=constrained,
         data_dir=data_dir,
     )
     run_turn(
@@ -207,6 +212,7 @@ def chat(
     model: Model = None,
     base_url: BaseUrl = None,
     tool_calling: ToolCalling = None,
+    constrained: Constrained = None,
     data_dir: DataDir = None,
 ) -> None:
     """A multi-turn consultation in the terminal; the session is saved after every step."""
@@ -215,6 +221,7 @@ def chat(
         model=model,
         base_url=base_url,
         tool_calling=tool_calling,
+        constrained=constrained,
         data_dir=data_dir,
     )
     agent = Lingshu(settings)

@@ -13,7 +13,16 @@ import typer
 
 from agent.cli.app import app
 from agent.cli.consult import AsJson, run_turn
-from agent.cli.options import Backend, BaseUrl, DataDir, Model, ToolCalling, build_settings, console
+from agent.cli.options import (
+    Backend,
+    BaseUrl,
+    Constrained,
+    DataDir,
+    Model,
+    ToolCalling,
+    build_settings,
+    console,
+)
 from agent.session import Lingshu
 from agent.settings import Settings
 
@@ -54,6 +63,7 @@ def demo(
     model: Model = None,
     base_url: BaseUrl = None,
     tool_calling: ToolCalling = None,
+    constrained: Constrained = None,
     data_dir: DataDir = None,
 ) -> None:
     """Run the bundled sample case (synthetic chest-pain patient) and print the answer."""
@@ -62,6 +72,7 @@ def demo(
         model=model,
         base_url=base_url,
         tool_calling=tool_calling,
+        constrained=constrained,
         data_dir=data_dir,
     )
     prepare_demo_stores(settings, quiet=as_json)

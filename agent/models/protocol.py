@@ -72,7 +72,7 @@ def _simplify(node: Any) -> Any:
 
 def render_tools_block(tools: Sequence[BaseTool]) -> str:
     """The ``<tools>`` section of a prompted system prompt: one JSON spec per line."""
-    lines = [json.dumps(spec, ensure_ascii=False, sort_keys=True) for spec in tool_specs(tools)]
+    lines = [json.dumps(spec, ensure_ascii=False) for spec in tool_specs(tools)]
     return "<tools>\n" + "\n".join(lines) + "\n</tools>"
 
 
