@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -72,6 +73,7 @@ def run_calls(
         pool.submit(_invoke, tools[c["name"]], c, ctx) for c in calls
     ]
     outcomes = []
+    when = datetime.now(UTC).isoformat(timespec="seconds")
     for call, future in zip(calls, futures, strict=True):
         remaining = max(0.0, timeout_s - (time.perf_counter() - started))
         t0 = time.perf_counter()
@@ -82,11 +84,14 @@ def run_calls(
         status = "error" if message.status == "error" else "ok"
         message.content = truncate(message.text, ctx.max_output_chars)
         audit = {
+            "time": when,
             "turn": turn,
             "tool": call["name"],
             "args": call["args"],
             "status": status,
             "ms": round((time.perf_counter() - t0) * 1000, 1),
+            "patient_id": ctx.patient_id,
+            "resources": _resources_read(message),
         }
         if status == "error":
             audit["error"] = message.text
@@ -111,6 +116,13 @@ def _invoke(tool: BaseTool, call: ToolCall, ctx: ToolContext) -> ToolMessage:
     if not isinstance(result, ToolMessage):
         return ToolMessage(content=str(result), tool_call_id=call["id"], name=call["name"])
     return result
+
+
+def _resources_read(message: ToolMessage) -> list[str]:
+    """The records a tool read (``Observation/abc``), from its artifact, for the audit trail."""
+    data = (message.artifact or {}).get("data") if isinstance(message.artifact, dict) else None
+    found = data.get("resources") if isinstance(data, dict) else None
+    return [str(r) for r in found] if isinstance(found, list) else []
 
 
 def _wants_context(tool: BaseTool) -> bool:

@@ -6,6 +6,7 @@ Kept apart from ``graph.py`` so the graph reads as nodes and wiring only.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -83,13 +84,14 @@ class Deps:
             pool=self.pool,
         )
 
-    def synopsis(self, state: ConsultState, ledger: EvidenceLedger) -> str:
-        """The patient synopsis (``patient_summary``), or "" when there is no record."""
+    def synopsis(self, state: ConsultState, ledger: EvidenceLedger) -> tuple[str, list[dict]]:
+        """The patient synopsis (``patient_summary``) and its audit entry; "" without a record."""
         if not any(t.name == SYNOPSIS_TOOL for t in self.offered(state)):
-            return ""
+            return "", []
         call = ToolCall(name=SYNOPSIS_TOOL, args={}, id="synopsis", type="tool_call")
         (outcome,) = self.run([call], state, ledger)
-        return "" if outcome.message.status == "error" else outcome.message.text
+        text = "" if outcome.message.status == "error" else outcome.message.text
+        return text, [outcome.audit]
 
     # --- prompts ------------------------------------------------------------------------
     def system(self, mode: str, offered: list[BaseTool], synopsis: str | None) -> str:
@@ -127,11 +129,15 @@ class Deps:
             score_support=embedding_scorer(embedder) if embedder is not None else None,
         )
 
-    def red_flags(self, state: ConsultState, text: str, ledger: EvidenceLedger) -> list[dict]:
-        """The program's own red-flag screen of the question and the record, cited."""
+    def red_flags(
+        self, state: ConsultState, text: str, ledger: EvidenceLedger
+    ) -> tuple[list[dict], list[dict]]:
+        """The program's own red-flag screen of the question and the record, cited, audited."""
         from knowledge.redflags import screen
 
-        flags = screen(text, self.resources.ehr, state.get("patient_id"))
+        patient = state.get("patient_id")
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        flags = screen(text, self.resources.ehr, patient)
         out = []
         for flag in flags:
             record = flag.to_dict()
@@ -145,7 +151,24 @@ class Deps:
                 for r in record.get("resources", [])
             ]
             out.append(record)
-        return out
+        audit = []
+        if patient and self.resources.ehr is not None:
+            audit.append(
+                {
+                    "time": started,
+                    "turn": state.get("turn", 0) + 1,
+                    "tool": "red_flag_screen",
+                    "args": {},
+                    "status": "ok",
+                    "patient_id": patient,
+                    "resources": [
+                        f"{r['resource_type']}/{r['id']}"
+                        for f in out
+                        for r in f.get("resources", [])
+                    ],
+                }
+            )
+        return out, audit
 
 
 def _code_checker() -> Any:

@@ -75,9 +75,11 @@ def intake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         "incoming_images": [],
         "mode": state.get("mode") or deps.settings.mode,
     }
+    audit: list[dict[str, Any]] = []
     if state.get("patient_id") and not state.get("synopsis"):
-        update["synopsis"] = deps.synopsis(state, ledger)
-    update["red_flags"] = deps.red_flags(state, user.text, ledger)
+        update["synopsis"], audit = deps.synopsis(state, ledger)
+    update["red_flags"], screened = deps.red_flags(state, user.text, ledger)
+    update["audit"] = [{**entry, "turn": update["turn"]} for entry in audit + screened]
     update["checked"] = {}
     update["evidence"] = ledger.new_records
     return update
