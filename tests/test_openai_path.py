@@ -46,14 +46,24 @@ def image_parts(request: dict[str, Any]) -> list[str]:
     return urls
 
 
-def test_prompted_tool_call_with_image_round_trip(xray: Path) -> None:
+def test_prompted_tool_call_with_image_round_trip(xray: Path, tmp_path: Path) -> None:
     zoom = '<tool_call>\n{"name": "zoom", "arguments": {"image_id": "I1", "box": [0.5, 0.5, 1.0, 1.0]}}\n</tool_call>'
     replies = [
         {"content": "Let me look closer at the lower right.\n" + zoom},
         {"content": "A dense opacity in the right lower zone [I1, I2]; consolidation is possible."},
     ]
     with serving(replies) as server:
-        code, out, _ = consult("--base-url", server.base_url, "--image", str(xray), "Opacity?")
+        code, out, _ = consult(
+            "--base-url",
+            server.base_url,
+            "--image",
+            str(xray),
+            "--outline",
+            str(tmp_path / "outlines"),
+            "--report",
+            str(tmp_path / "report.html"),
+            "Opacity?",
+        )
     assert code == 0, out
     assert out["produced_by"] == "model"
     assert out["citations"] == ["I1", "I2"]
@@ -70,6 +80,16 @@ def test_prompted_tool_call_with_image_round_trip(xray: Path) -> None:
     assert len(image_parts(second)) == 2
     assert any("<tool_response>" in str(m["content"]) for m in second["messages"])
     assert {m["role"] for m in second["messages"]} <= {"system", "user", "assistant"}
+    # People see where the model looked: the zoomed region outlined on the original ...
+    (outlined,) = (tmp_path / "outlines").glob("*-I1.png")
+    with Image.open(outlined) as picture:
+        red_or_coloured = sum(
+            1 for r, g, b in picture.convert("RGB").getdata() if abs(r - g) > 60 or abs(g - b) > 60
+        )
+    assert red_or_coloured > 100  # the outline is drawn in colour on a grey film
+    # ... and in the self-contained HTML report, which resolves every cited id.
+    html = (tmp_path / "report.html").read_text()
+    assert 'id="ref-I1"' in html and 'id="ref-I2"' in html and "data:image/png;base64," in html
 
 
 def test_native_tool_calls(xray: Path) -> None:

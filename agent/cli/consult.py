@@ -26,6 +26,7 @@ from agent.cli.options import (
 from agent.report import to_json, to_markdown, write_report
 from agent.session import InputError, Lingshu, TurnResult, UnknownSession
 from agent.settings import Settings
+from knowledge.imaging.overlay import save_outlined
 
 Images = Annotated[
     list[Path] | None,
@@ -36,6 +37,13 @@ Patient = Annotated[
 ]
 SessionId = Annotated[str | None, typer.Option("--session", "-s", help="Continue this session.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+OutlineDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--outline",
+        help="Write each image with the regions the agent zoomed into outlined (PNG) here.",
+    ),
+]
 ReportPath = Annotated[
     Path | None,
     typer.Option("--report", help="Also write the answer to a file: .html, .md or .json."),
@@ -52,6 +60,7 @@ def run_turn(
     mode: str | None,
     as_json: bool,
     report: Path | None = None,
+    outline: Path | None = None,
 ) -> TurnResult:
     """Run one turn, showing its steps live unless JSON was asked for."""
     kwargs: dict[str, Any] = {
@@ -80,7 +89,22 @@ def run_turn(
     if report is not None:
         write_report(report, result.answer, image_root=agent.settings.images_path)
         err.print(f"[green]Report written to {report}[/green]")
+    if outline is not None:
+        for path in write_outlines(agent, result, outline):
+            err.print(f"[green]Outlined regions: {path}[/green]")
     return result
+
+
+def write_outlines(agent: Lingshu, result: TurnResult, folder: Path) -> list[Path]:
+    """One PNG per original image that has zoomed views: the regions outlined, labelled."""
+    citations = {i: r["citation"] for i, r in result.evidence.items() if r["kind"] == "image"}
+    roots = {c.get("root") or c.get("parent") for c in citations.values() if c.get("box")}
+    return [
+        save_outlined(
+            agent.resources.images, root, citations, folder / f"{result.session_id}-{root}.png"
+        )
+        for root in sorted(r for r in roots if r)
+    ]
 
 
 def _ask_live(agent: Lingshu, question: str, kwargs: dict[str, Any]) -> TurnResult:
@@ -125,6 +149,7 @@ def consult(
     session: SessionId = None,
     as_json: AsJson = False,
     report: ReportPath = None,
+    outline: OutlineDir = None,
     mode: Mode = None,
     backend: Backend = None,
     model: Model = None,
@@ -152,6 +177,7 @@ def consult(
         mode=mode,
         as_json=as_json,
         report=report,
+        outline=outline,
     )
 
 

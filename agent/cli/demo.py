@@ -7,6 +7,7 @@ With no model server running it still shows the evidence the tools gathered.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -22,15 +23,52 @@ from agent.cli.options import (
     ToolCalling,
     build_settings,
     console,
+    err,
 )
 from agent.session import Lingshu
 from agent.settings import Settings
+from knowledge.imaging.demo import demo_image_paths
 
-DEMO_PATIENT = "chest-pain"
-DEMO_QUESTION = (
-    "62-year-old man with two hours of central chest pressure radiating to the left arm, "
-    "sweating. What is the differential diagnosis, and what should be done next?"
-)
+
+@dataclass(frozen=True)
+class DemoCase:
+    """A bundled case: a synthetic patient and/or real demo images, and a question."""
+
+    question: str
+    patient: str | None = None
+    images: tuple[str, ...] = ()
+    mode: str | None = None
+
+
+CASES: dict[str, DemoCase] = {
+    "chest-pain": DemoCase(
+        "62-year-old man with two hours of central chest pressure radiating to the left arm, "
+        "sweating. What is the differential diagnosis, and what should be done next?",
+        patient="chest-pain",
+    ),
+    "retinopathy": DemoCase(
+        "Fundus photograph of a patient with type 2 diabetes. Is there diabetic retinopathy, "
+        "and if so which grade? What follow-up is appropriate?",
+        patient="diabetic-retinopathy",
+        images=("fundus",),
+    ),
+    "liver": DemoCase(
+        "Axial MR image of the upper abdomen. Describe any liver lesion and its differential.",
+        images=("mr_abdomen",),
+        mode="report",
+    ),
+    "ct": DemoCase(
+        "Axial CT slice. Choose a suitable window, look closer where needed, and report.",
+        images=("ct",),
+        mode="report",
+    ),
+    "ultrasound": DemoCase(
+        "Colour ultrasound clip. Step through the frames and describe what you see.",
+        images=("ultrasound",),
+        mode="report",
+    ),
+}
+"""Images come from installed packages (scikit-image, pydicom); nothing is downloaded."""
 
 
 def prepare_demo_stores(settings: Settings, *, quiet: bool = False) -> None:
@@ -55,9 +93,12 @@ class _Null:
 
 @app.command()
 def demo(
+    case: Annotated[
+        str, typer.Option("--case", "-c", help=f"Which bundled case: {', '.join(CASES)}.")
+    ] = "chest-pain",
     question: Annotated[
-        str, typer.Option("--question", "-q", help="Ask something else about the demo patient.")
-    ] = DEMO_QUESTION,
+        str | None, typer.Option("--question", "-q", help="Ask something else about the case.")
+    ] = None,
     as_json: AsJson = False,
     backend: Backend = None,
     model: Model = None,
@@ -66,7 +107,11 @@ def demo(
     constrained: Constrained = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the bundled sample case (synthetic chest-pain patient) and print the answer."""
+    """Run a bundled sample case end to end (default: the synthetic chest-pain patient)."""
+    chosen = CASES.get(case)
+    if chosen is None:
+        err.print(f"[red]Error:[/red] no demo case {case!r}; choose one of {', '.join(CASES)}")
+        raise typer.Exit(2)
     settings = build_settings(
         backend=backend,
         model=model,
@@ -76,17 +121,18 @@ def demo(
         data_dir=data_dir,
     )
     prepare_demo_stores(settings, quiet=as_json)
+    images = demo_image_paths(settings.data_dir / "demo-images") if chosen.images else {}
+    text = question or chosen.question
     if not as_json:
-        console.print(
-            f"[bold]Demo case[/bold] (synthetic patient [cyan]{DEMO_PATIENT}[/cyan]): {question}"
-        )
-    agent = Lingshu(settings)
+        who = f"synthetic patient [cyan]{chosen.patient}[/cyan]" if chosen.patient else "no patient"
+        shown = f", images: {', '.join(chosen.images)}" if chosen.images else ""
+        console.print(f"[bold]Demo case {case}[/bold] ({who}{shown}): {text}")
     run_turn(
-        agent,
-        question,
+        Lingshu(settings),
+        text,
         session_id=None,
-        images=[],
-        patient_id=DEMO_PATIENT,
-        mode=None,
+        images=[images[name] for name in chosen.images],
+        patient_id=chosen.patient,
+        mode=chosen.mode,
         as_json=as_json,
     )
