@@ -41,6 +41,7 @@ class Deps:
     pool: ThreadPoolExecutor = field(default_factory=tool_pool)
     _image_urls: dict[str, str] = field(default_factory=dict)
     _systems: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    _scorer: Any = None
 
     # --- tools --------------------------------------------------------------------------
     def offered(self, state: ConsultState) -> list[BaseTool]:
@@ -120,13 +121,15 @@ class Deps:
         submitted: dict[str, Any] | None,
     ) -> Verdict:
         embedder = getattr(self.resources.guidelines, "embedder", None)
+        if embedder is not None and self._scorer is None:
+            self._scorer = embedding_scorer(embedder)  # keeps passage embeddings across turns
         return verify_reply(
             text,
             evidence,
             mode=mode,
             submitted=submitted,
             check_code=_code_checker(),
-            score_support=embedding_scorer(embedder) if embedder is not None else None,
+            score_support=self._scorer if embedder is not None else None,
         )
 
     def red_flags(

@@ -18,8 +18,8 @@ from agent.citations import cited_ids, unknown_citations
 from agent.differential import Differential, DifferentialParse, Finding, parse_differential
 from tools.runtime import EvidenceRecord
 
-SupportScorer = Callable[[str, Sequence[str]], list[float]]
-"""(claim, passages) -> one similarity in [-1, 1] per passage."""
+SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
+"""[(claim, passage sentences), ...] -> the best similarity in [-1, 1] for each claim."""
 CodeChecker = Callable[[str], Any]
 """code -> an object with ``code``, ``exists``, ``billable``, ``description``, ``suggestion``."""
 
@@ -135,24 +135,33 @@ def _check_support(
     verdict: Verdict,
     score: SupportScorer,
 ) -> None:
-    for finding in _findings(dx):
-        guideline_ids = [
-            i for i in finding.evidence if i in evidence and evidence[i]["kind"] == "guideline"
-        ]
-        if not guideline_ids:
-            continue
-        best, best_id = -1.0, guideline_ids[0]
-        for gid in guideline_ids:
-            sentences = [s for s in _SENTENCE.split(evidence[gid]["excerpt"]) if s.strip()]
-            value = max(score(finding.text, sentences or [evidence[gid]["excerpt"]]), default=0.0)
-            if value > best:
-                best, best_id = value, gid
-        verdict.support.append({"claim": finding.text, "id": best_id, "score": round(best, 3)})
-        if best < SUPPORT_THRESHOLD:
+    pairs: list[tuple[Finding, str]] = [
+        (finding, gid)
+        for finding in _findings(dx)
+        for gid in finding.evidence
+        if gid in evidence and evidence[gid]["kind"] == "guideline"
+    ]
+    if not pairs:
+        return
+    scores = score([(finding.text, _sentences(evidence[gid]["excerpt"])) for finding, gid in pairs])
+    best: dict[int, tuple[float, str, list[str]]] = {}
+    order: list[Finding] = []
+    for (finding, gid), value in zip(pairs, scores, strict=True):
+        key = id(finding)
+        if key not in best:
+            order.append(finding)
+            best[key] = (value, gid, [gid])
+        else:
+            top, top_id, ids = best[key]
+            best[key] = (value, gid, [*ids, gid]) if value > top else (top, top_id, [*ids, gid])
+    for finding in order:
+        value, best_id, guideline_ids = best[id(finding)]
+        verdict.support.append({"claim": finding.text, "id": best_id, "score": round(value, 3)})
+        if value < SUPPORT_THRESHOLD:
             cited = ", ".join(guideline_ids)
             verdict.problems.append(
                 f"the claim '{finding.text[:80]}' cites {cited} but shares little with it "
-                f"(support {best:.2f} < {SUPPORT_THRESHOLD}); cite the passage that says it, "
+                f"(support {value:.2f} < {SUPPORT_THRESHOLD}); cite the passage that says it, "
                 "or drop the citation"
             )
 
@@ -170,11 +179,28 @@ def _check_report(text: str, evidence: Mapping[str, EvidenceRecord], verdict: Ve
         )
 
 
-def embedding_scorer(embedder: Any) -> SupportScorer:
-    """A support scorer over an embedder with ``encode(texts) -> normalised vectors``."""
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s.strip()] or [text]
 
-    def score(claim: str, passages: Sequence[str]) -> list[float]:
-        vectors = embedder.encode([claim, *passages])
-        return [float(vectors[0] @ v) for v in vectors[1:]]
+
+def embedding_scorer(embedder: Any, cache_size: int = 4096) -> SupportScorer:
+    """A support scorer over an embedder with ``encode(texts) -> normalised vectors``.
+
+    All texts of one verification are embedded in one batch; passage sentences are
+    cached, so a repaired answer re-checked against the same evidence costs little.
+    """
+    cache: dict[str, Any] = {}
+
+    def score(pairs: Sequence[tuple[str, Sequence[str]]]) -> list[float]:
+        texts = {t for claim, sentences in pairs for t in (claim, *sentences)}
+        todo = [t for t in texts if t not in cache]
+        if todo:
+            for text, vector in zip(todo, embedder.encode(todo), strict=True):
+                cache[text] = vector
+        while len(cache) > cache_size:
+            cache.pop(next(iter(cache)))
+        return [
+            max(float(cache[claim] @ cache[s]) for s in sentences) for claim, sentences in pairs
+        ]
 
     return score

@@ -85,13 +85,20 @@ def main() -> None:
     args = parser.parse_args()
     records = evidence()
     text = "```json\n" + json.dumps(differential()) + "\n```"
-    scorer = embedding_scorer(get_embedder())
-    verify_reply(text, records, check_code=check_code, score_support=scorer)  # warm-up
-    full, without_support = [], []
+    embedder = get_embedder()
+    warm_scorer = embedding_scorer(embedder)
+    verify_reply(text, records, check_code=check_code, score_support=warm_scorer)  # warm-up
+    full, warm, without_support = [], [], []
     for _ in range(args.runs):
+        # Cold: the first check of a turn embeds every claim and passage sentence.
         t0 = time.perf_counter()
-        verdict = verify_reply(text, records, check_code=check_code, score_support=scorer)
+        cold_scorer = embedding_scorer(embedder)
+        verdict = verify_reply(text, records, check_code=check_code, score_support=cold_scorer)
         full.append(time.perf_counter() - t0)
+        # Warm: the re-check after a repair finds the passage sentences cached.
+        t0 = time.perf_counter()
+        verify_reply(text, records, check_code=check_code, score_support=warm_scorer)
+        warm.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         verify_reply(text, records, check_code=check_code)
         without_support.append(time.perf_counter() - t0)
@@ -105,6 +112,7 @@ def main() -> None:
                 "claims_scored": len(verdict.support),
                 "runs": args.runs,
                 "verify_ms_p50": round(statistics.median(full) * 1000, 2),
+                "verify_recheck_ms_p50": round(statistics.median(warm) * 1000, 2),
                 "verify_without_support_ms_p50": round(
                     statistics.median(without_support) * 1000, 2
                 ),
