@@ -93,6 +93,13 @@ def main() -> None:
         static = processor.apply_chat_template(
             to_qwen_messages(model.prompts[0][:1], min_pixels=1, max_pixels=1), tokenize=False
         )
+        # The session-independent part: instructions + tool specs, without the synopsis.
+        deps = agent.graph.deps
+        offered = deps.offered({"patient_id": "chest-pain", "synopsis": "x"})
+        instructions = processor.apply_chat_template(
+            [{"role": "system", "content": deps.system("clinical", offered, None)}],
+            tokenize=False,
+        )
         tokenizer = processor.tokenizer
         # Two views of reuse between consecutive calls: the share of the NEW prompt that is
         # the previous prompt (falls as tool results add text), and the share of the
@@ -116,7 +123,9 @@ def main() -> None:
         record: dict[str, Any] = {
             "benchmark": "prompt_budget",
             "model_calls": len(texts),
-            "tools_offered": len(agent.graph.deps.offered({"patient_id": "chest-pain"})),
+            "tools_offered": len(offered),
+            "instructions_and_tools_chars": len(instructions),
+            "instructions_and_tools_tokens_equiv": len(instructions) // 4,
             "static_prefix_chars": len(static),
             "static_prefix_tokens_equiv": len(static) // 4,
             "static_prefix_tiny_tokens": len(tokenizer(static)["input_ids"]),
