@@ -6,10 +6,10 @@ Kept apart from ``graph.py`` so the graph reads as nodes and wiring only.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel

@@ -99,9 +99,10 @@ class Lingshu:
 
     def state(self, session_id: str) -> dict[str, Any]:
         """The whole checkpointed state of a session (raises UnknownSession)."""
-        if not self.exists(session_id):
+        snapshot = self.graph.get_state(_config(session_id))
+        if snapshot.created_at is None:  # no checkpoint: no such session
             raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
-        return dict(self.graph.get_state(_config(session_id)).values)
+        return dict(snapshot.values)
 
     def turns(self, session_id: str) -> list[dict[str, str]]:
         """The conversation as the user saw it: user questions and final answers."""
@@ -130,8 +131,8 @@ class Lingshu:
     ) -> TurnResult:
         """Run one turn to its answer."""
         session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
-        self.graph.invoke(payload, _config(session_id), durability="sync")
-        return self._result(session_id)
+        values = self.graph.invoke(payload, _config(session_id), durability="sync")
+        return _result(session_id, values)
 
     def stream(
         self,
@@ -153,7 +154,7 @@ class Lingshu:
         )
         for mode_name, data in chunks:
             yield from _events(mode_name, data)
-        yield {"type": "answer", **self._result(session_id).to_json()}
+        yield {"type": "answer", **_result(session_id, self.state(session_id)).to_json()}
 
     def _prepare(
         self,
@@ -182,9 +183,9 @@ class Lingshu:
             )
         if session_id is None:
             session_id = self.new_session(patient_id=patient_id, mode=mode)
+            bound = patient_id
         else:
-            current = self.state(session_id)
-            bound = current.get("patient_id")
+            bound = self.state(session_id).get("patient_id")
             if patient_id and bound and patient_id != bound:
                 raise InputError(
                     f"session {session_id} is about patient {bound}; start a new session "
@@ -196,17 +197,17 @@ class Lingshu:
         }
         if mode:
             payload["mode"] = mode
-        if patient_id and session_id and not self.state(session_id).get("patient_id"):
+        if patient_id and not bound:
             payload["patient_id"] = patient_id
         return session_id, payload
 
-    def _result(self, session_id: str) -> TurnResult:
-        values = self.state(session_id)
-        return TurnResult(
-            session_id=session_id,
-            answer=dict(values.get("answer") or {}),
-            evidence=dict(values.get("evidence") or {}),
-        )
+
+def _result(session_id: str, values: dict[str, Any]) -> TurnResult:
+    return TurnResult(
+        session_id=session_id,
+        answer=dict(values.get("answer") or {}),
+        evidence=dict(values.get("evidence") or {}),
+    )
 
 
 def _config(session_id: str) -> RunnableConfig:
