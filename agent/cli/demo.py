@@ -72,23 +72,25 @@ CASES: dict[str, DemoCase] = {
 
 
 def prepare_demo_stores(settings: Settings, *, quiet: bool = False) -> None:
-    """Put the starter corpus and the synthetic patients where the settings point."""
+    """Put the starter corpus and the synthetic patients where the settings point.
+
+    The first run embeds the starter corpus (progress bars on stderr); later runs
+    only compare file hashes.
+    """
+    from agent.cli.ingest import RichProgress, progress_bars
     from knowledge.ehr import ensure_demo_patients
     from knowledge.guidelines import ensure_starter_store
 
-    with console.status("Preparing the demo stores…", spinner="dots") if not quiet else _Null():
-        if not settings.chroma_url:
+    if not settings.chroma_url:
+        if quiet:
             ensure_starter_store(settings.guideline_path, settings.embedding_model)
-        if not settings.fhir_base_url:
-            ensure_demo_patients(settings.ehr_path)
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+        else:
+            with progress_bars() as bars:
+                ensure_starter_store(
+                    settings.guideline_path, settings.embedding_model, progress=RichProgress(bars)
+                )
+    if not settings.fhir_base_url:
+        ensure_demo_patients(settings.ehr_path)
 
 
 @app.command()

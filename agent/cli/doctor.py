@@ -55,7 +55,13 @@ def count_sessions(path: str) -> str:
 
 def _describe_store(store: Any) -> str:
     describe = getattr(store, "describe", None)
-    return str(describe()) if callable(describe) else type(store).__name__
+    if callable(describe):
+        return str(describe())
+    count = getattr(store, "count", None)
+    where = getattr(store, "location", None) or getattr(store, "path", None) or ""
+    if callable(count):
+        return f"{count()} chunks at {where}"
+    return f"{type(store).__name__} {where}".strip()
 
 
 @app.command()

@@ -54,7 +54,7 @@ class RichProgress:
         self._progress.update(self._tasks[task], advance=n, detail=detail)
 
 
-def _progress_bars() -> Progress:
+def progress_bars() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -94,7 +94,11 @@ def ingest(
         typer.Argument(help="Files or folders: Markdown, text, HTML, PDF."),
     ] = None,
     starter: Annotated[
-        bool, typer.Option("--starter", help="Also ingest the shipped starter corpus.")
+        bool,
+        typer.Option(
+            "--starter",
+            help="Also ingest the starter corpus (open-medicine's guidelines + the project's).",
+        ),
     ] = False,
     open_medicine: Annotated[
         bool,
@@ -117,8 +121,9 @@ def ingest(
     data_dir: DataDir = None,
 ) -> None:
     """Add guideline files to the store (only new or changed files are embedded)."""
-    from knowledge.guidelines import STARTER_CORPUS, ChunkConfig, ingest_paths
+    from knowledge.guidelines import ChunkConfig, ingest_paths
     from knowledge.guidelines.registry import open_medicine_guidelines
+    from knowledge.guidelines.starter import starter_roots
 
     settings = _settings(
         data_dir,
@@ -128,7 +133,7 @@ def ingest(
         guideline_chunk_tokens=chunk_tokens,
         guideline_chunk_overlap=chunk_overlap,
     )
-    roots = list(paths or []) + ([STARTER_CORPUS] if starter else [])
+    roots = list(paths or []) + (starter_roots() if starter else [])
     if open_medicine:
         folder = open_medicine_guidelines()
         if folder is None:
@@ -146,7 +151,7 @@ def ingest(
         err.print(f"[red]Invalid chunking:[/red] {exc}")
         raise typer.Exit(2) from None
     guideline_store = _open(settings, create=True, rebuild=rebuild)
-    with _progress_bars() as bars:
+    with progress_bars() as bars:
         report = ingest_paths(
             guideline_store, roots, chunking=chunking, prune=prune, progress=RichProgress(bars)
         )

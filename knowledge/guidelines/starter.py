@@ -7,6 +7,7 @@ from pathlib import Path
 
 from knowledge.guidelines.embeddings import DEFAULT_EMBEDDING_MODEL
 from knowledge.guidelines.ingest import IngestReport, Progress, ingest_paths
+from knowledge.guidelines.registry import open_medicine_guidelines
 from knowledge.guidelines.store import GuidelineStore
 
 log = logging.getLogger(__name__)
@@ -16,8 +17,25 @@ STARTER_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 
 def starter_files() -> list[Path]:
-    """The Markdown files of the starter corpus, sorted by name."""
+    """The Markdown files of the project's own corpus, sorted by name."""
     return sorted(STARTER_CORPUS.glob("*.md"))
+
+
+def starter_roots(include_open_medicine: bool = True) -> list[Path]:
+    """The folders of the starter corpus.
+
+    The open-medicine package's guideline summaries (read in place, with the
+    citation metadata of its registry) when it is installed, plus the project's own
+    summaries of the imaging topics that corpus lacks.
+    """
+    roots = [STARTER_CORPUS]
+    if include_open_medicine:
+        folder = open_medicine_guidelines()
+        if folder is None:
+            log.warning("open-medicine is not installed; the starter has the project corpus only")
+        else:
+            roots.insert(0, folder)
+    return roots
 
 
 def ensure_starter_store(
@@ -26,14 +44,17 @@ def ensure_starter_store(
     *,
     chroma_url: str | None = None,
     progress: Progress | None = None,
+    include_open_medicine: bool = True,
 ) -> GuidelineStore:
     """Open the store at ``path`` with the starter corpus in it, ingesting what is missing.
 
-    The first call embeds the corpus (seconds on a laptop CPU); later calls only
+    The first call embeds the corpus (about 2,000 chunks with open-medicine: a minute
+    or so on a laptop CPU; seconds for the project corpus alone); later calls only
     compare file hashes. Starter files that were removed or moved are pruned.
     """
     store = GuidelineStore.open(path, embedding_model=embedding_model, chroma_url=chroma_url)
-    report: IngestReport = ingest_paths(store, [STARTER_CORPUS], prune=True, progress=progress)
+    roots = starter_roots(include_open_medicine)
+    report: IngestReport = ingest_paths(store, roots, prune=True, progress=progress)
     for source, reason in report.failed:
         log.warning("starter corpus file %s not ingested: %s", source, reason)
     if report.changed:

@@ -77,11 +77,14 @@ def test_starter_store_serves_the_agent(tmp_path: Path) -> None:
             events.append((task, n))
 
     store = ensure_starter_store(
-        settings.guideline_path, settings.embedding_model, progress=Recorder()
+        settings.guideline_path,
+        settings.embedding_model,
+        progress=Recorder(),
+        include_open_medicine=False,  # the project corpus keeps the test fast
     )
     assert ("files", len(starter_files())) in events
     assert store.count() > 30
-    again = ensure_starter_store(settings.guideline_path)  # cached: nothing to embed
+    again = ensure_starter_store(settings.guideline_path, include_open_medicine=False)  # cached
     assert again.count() == store.count()
 
     opened = _open_guidelines(settings)
@@ -93,3 +96,16 @@ def test_starter_store_serves_the_agent(tmp_path: Path) -> None:
     other = Settings(data_dir=tmp_path / "data", embedding_model="BAAI/bge-small-en-v1.5")
     with pytest.raises(ModelMismatchError, match="--rebuild"):
         _open_guidelines(other)
+
+
+def test_starter_reads_open_medicine_in_place_with_its_registry() -> None:
+    from knowledge.guidelines.registry import open_medicine_guidelines, registry_entry
+    from knowledge.guidelines.starter import STARTER_CORPUS, starter_roots
+
+    folder = open_medicine_guidelines()
+    assert folder is not None, "open-medicine is a dependency of the starter corpus"
+    assert starter_roots() == [folder, STARTER_CORPUS]
+    assert starter_roots(include_open_medicine=False) == [STARTER_CORPUS]
+    some = next(p for p in sorted(folder.rglob("*.md")) if registry_entry(p))
+    entry = registry_entry(some)
+    assert entry is not None and entry.get("title") and entry.get("year")

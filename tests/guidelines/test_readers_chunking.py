@@ -162,7 +162,24 @@ def test_unreadable_files_say_why(tmp_path: Path, name: str, data: bytes, reason
 
 def test_starter_corpus_front_matter_is_complete() -> None:
     files = starter_files()
-    assert 8 <= len(files) <= 15
+    assert len(files) >= 20
+    # The imaging topics the open-medicine corpus lacks are covered by the project's own.
+    stems = " ".join(p.stem for p in files)
+    for topic in (
+        "fleischner",
+        "pneumothorax",
+        "pulmonary-embolism",
+        "tuberculosis",
+        "diabetic-retinopathy",
+        "dermoscopy",
+        "right-lower-quadrant",
+        "ottawa",
+        "ct-head",
+        "birads",
+        "histopathology",
+        "mid-trimester",
+    ):
+        assert topic in stems, topic
     for path in files:
         doc = read_document(path)
         assert doc.title and doc.publisher and doc.year and doc.tags, path.name
