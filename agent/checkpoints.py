@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
-from langgraph.checkpoint.base import BaseCheckpointSaver
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph.message import REMOVE_ALL_MESSAGES
 
@@ -19,17 +29,125 @@ BUSY_TIMEOUT_MS = 10_000
 SETUP_LOCK_KEY = 0x4C696E67  # pg advisory lock held while the checkpoint schema is set up
 
 
-def open_sqlite_checkpointer(path: str | Path) -> SqliteSaver:
-    """A SQLite checkpointer two processes can share: WAL journal and a busy timeout."""
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
+class SessionSqliteSaver(SqliteSaver):
+    """``SqliteSaver`` for many threads: reads on a connection per thread, no lock held.
+
+    The stock saver runs every read and write through one connection under one lock,
+    and deserialises checkpoints while holding it, so concurrent turns queue behind
+    each other. Here reads (WAL readers never block) use the calling thread's own
+    connection; writes keep the shared connection and its lock, and are serialised
+    before the lock is taken, so it is held only for the SQL itself.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        super().__init__(conn)
+        self.path = path
+        self._readers = threading.local()
+
+    @contextmanager
+    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
+        if transaction:
+            with super().cursor(transaction=True) as cur:
+                yield cur
+            return
+        self.setup()
+        cur = self._reader().cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            self._readers.conn = conn
+        return conn
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        verb = "REPLACE" if all(w[0] in WRITES_IDX_MAP for w in writes) else "IGNORE"
+        conf = config["configurable"]
+        rows = [
+            (
+                str(conf["thread_id"]),
+                str(conf["checkpoint_ns"]),
+                str(conf["checkpoint_id"]),
+                task_id,
+                task_path,
+                WRITES_IDX_MAP.get(channel, idx),
+                channel,
+                *self.serde.dumps_typed(value),
+            )
+            for idx, (channel, value) in enumerate(writes)
+        ]
+        with self.cursor() as cur:
+            cur.executemany(
+                f"INSERT OR {verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, "
+                "task_id, task_path, idx, channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    # The async face, for graphs run on an event loop (the service's turns). A local SQLite
+    # read or write takes well under a millisecond, so these run on the loop itself
+    # rather than paying for a thread each time.
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        for item in self.list(config, filter=filter, before=before, limit=limit):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(
-        str(target), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+        str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
     )
-    conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA synchronous=NORMAL")
-    saver = SqliteSaver(conn)
+    return conn
+
+
+def open_sqlite_checkpointer(path: str | Path) -> SessionSqliteSaver:
+    """A SQLite checkpointer threads and processes can share: WAL journal, busy timeout."""
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect(target)
+    conn.execute("PRAGMA journal_mode=WAL")
+    saver = SessionSqliteSaver(conn, target)
     saver.setup()
     return saver
 
@@ -103,11 +221,14 @@ def open_postgres_checkpointer(url: str, *, max_size: int = 20) -> BaseCheckpoin
     return saver
 
 
+def sqlite_file(url: str) -> Path:
+    """The file of a SQLite session store given as a path or a ``sqlite:///`` URL."""
+    return Path(url.removeprefix("sqlite:///")).expanduser()
+
+
 def open_checkpointer(settings: Settings) -> BaseCheckpointSaver[Any]:
     """The session store named by settings: a SQLite file, or Postgres for a postgres:// URL."""
     url = settings.sessions_path
     if url.startswith(("postgres://", "postgresql://")):
         return open_postgres_checkpointer(url)
-    if url.startswith("sqlite:///"):
-        url = url.removeprefix("sqlite:///")
-    return open_sqlite_checkpointer(url)
+    return open_sqlite_checkpointer(sqlite_file(url))

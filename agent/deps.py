@@ -113,6 +113,11 @@ class Deps:
         return self._image_urls[path]
 
     # --- checks -------------------------------------------------------------------------
+    @property
+    def scores_support(self) -> bool:
+        """Whether ``verify`` runs the embedding model (work for a thread, not a loop)."""
+        return getattr(self.resources.guidelines, "embedder", None) is not None
+
     def verify(
         self,
         text: str,

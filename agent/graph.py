@@ -7,14 +7,17 @@ checkpointer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable  # sync + async node bodies
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Checkpointer
 
@@ -26,7 +29,7 @@ from agent.citations import describe_ids
 from agent.deps import Deps
 from agent.differential import SUBMIT_DIFFERENTIAL
 from agent.models import load_chat_model
-from agent.models.calling import ModelCallFailed, call_model
+from agent.models.calling import ModelCallFailed, acall_model, call_model
 from agent.models.protocol import parse_reply
 from agent.prompting import marker, model_messages
 from agent.resources import Resources, open_resources
@@ -85,8 +88,20 @@ def intake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     return update
 
 
-def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
-    """Ask the model; keep its reply, its valid tool calls, or a repair request."""
+@dataclass
+class _Ask:
+    """What ``reason`` sends the model, and what it needs to read the reply."""
+
+    added: list[BaseMessage]
+    messages: list[BaseMessage]
+    notes: list[str]
+    offered: list[BaseTool]
+    answering: list[BaseTool]
+    native: list[BaseTool]
+    spent: bool
+
+
+def _ask(state: ConsultState, deps: Deps) -> _Ask:
     s = deps.settings
     offered = deps.offered(state)
     added: list[BaseMessage] = []
@@ -112,16 +127,45 @@ def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         notes.append(f"{dropped} earlier turn(s) left out of the prompt to fit its budget")
     answering = deps.answer_tools(state)
     native = [*offered, *answering] if s.tool_calling == "native" else []
-    try:
-        reply = call_model(deps.model, msgs, native, offered=offered)
-    except ModelCallFailed as exc:
-        return {"messages": added, "model_error": str(exc), "notes": notes}
+    return _Ask(added, msgs, notes, offered, answering, native, spent)
+
+
+def _answered(
+    state: ConsultState, deps: Deps, ask: _Ask, reply: AIMessage | ModelCallFailed
+) -> dict[str, Any]:
+    if isinstance(reply, ModelCallFailed):
+        return {"messages": ask.added, "model_error": str(reply), "notes": ask.notes}
+    notes = ask.notes
     # A backend may say what it could not do (e.g. constrained decoding refused by the server).
     notes.extend(n for n in reply.response_metadata.get("lingshu_notes", []) if n not in notes)
     now = cast(ConsultState, {**state, "notes": notes})
-    return {"messages": added, "notes": notes} | _take_reply(
-        reply, now, deps, offered, answering, spent
+    return {"messages": ask.added, "notes": notes} | _take_reply(
+        reply, now, deps, ask.offered, ask.answering, ask.spent
     )
+
+
+def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """Ask the model; keep its reply, its valid tool calls, or a repair request."""
+    ask = _ask(state, deps)
+    try:
+        reply: AIMessage | ModelCallFailed = call_model(
+            deps.model, ask.messages, ask.native, offered=ask.offered
+        )
+    except ModelCallFailed as exc:
+        reply = exc
+    return _answered(state, deps, ask, reply)
+
+
+async def areason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    """``reason`` on the event loop: the model call is awaited, not given a thread."""
+    ask = _ask(state, deps)
+    try:
+        reply: AIMessage | ModelCallFailed = await acall_model(
+            deps.model, ask.messages, ask.native, offered=ask.offered
+        )
+    except ModelCallFailed as exc:
+        reply = exc
+    return _answered(state, deps, ask, reply)
 
 
 def _take_reply(
@@ -233,6 +277,40 @@ def respond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     return {"answer": build_answer(state, final, produced_by="model", checked=checked)}
 
 
+# --- the same nodes on an event loop (the service's turns) ---------------------------------
+# Work that only computes runs on the loop; work that may wait on a store or a remote
+# server (record reads, tools, the embedding model, the evidence brief) gets a thread.
+
+
+async def aintake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    if state.get("patient_id"):  # the synopsis and the red-flag screen read the record
+        return await asyncio.to_thread(intake, state, deps=deps)
+    return intake(state, deps=deps)
+
+
+async def aact(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    return await asyncio.to_thread(act, state, deps=deps)
+
+
+async def averify(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    if deps.scores_support:
+        return await asyncio.to_thread(verify, state, deps=deps)
+    return verify(state, deps=deps)
+
+
+async def arespond(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+    if state.get("model_error"):  # the evidence brief searches the stores
+        return await asyncio.to_thread(respond, state, deps=deps)
+    return respond(state, deps=deps)
+
+
+def _node(sync: Any, asynchronous: Any, deps: Deps) -> RunnableCallable:
+    """A node LangGraph runs with ``sync`` under invoke and ``asynchronous`` under ainvoke."""
+    return RunnableCallable(
+        partial(sync, deps=deps), partial(asynchronous, deps=deps), name=sync.__name__, trace=False
+    )
+
+
 # --- routers ------------------------------------------------------------------------------
 
 
@@ -302,11 +380,11 @@ def build_graph(
         resources=resources if resources is not None else open_resources(settings),
     )
     builder = StateGraph(ConsultState, input_schema=InputState)
-    builder.add_node("intake", partial(intake, deps=deps))
-    builder.add_node("reason", partial(reason, deps=deps))
-    builder.add_node("act", partial(act, deps=deps))
-    builder.add_node("verify", partial(verify, deps=deps))
-    builder.add_node("respond", partial(respond, deps=deps))
+    builder.add_node("intake", _node(intake, aintake, deps))
+    builder.add_node("reason", _node(reason, areason, deps))
+    builder.add_node("act", _node(act, aact, deps))
+    builder.add_node("verify", _node(verify, averify, deps))
+    builder.add_node("respond", _node(respond, arespond, deps))
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "reason")
     builder.add_conditional_edges("reason", after_reason)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.types import Checkpointer
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Checkpointer, Durability
 
 from agent.checkpoints import open_checkpointer
 from agent.graph import build_graph
@@ -76,6 +79,10 @@ class Lingshu:
             resources=self.resources,
         )
 
+    @property
+    def _durability(self) -> Durability:
+        return "sync" if self.settings.checkpoint_every == "step" else "exit"
+
     # --- sessions ---------------------------------------------------------------------
     def new_session(self, *, patient_id: str | None = None, mode: str | None = None) -> str:
         """Create a session bound to a patient (or none) and return its id."""
@@ -104,6 +111,14 @@ class Lingshu:
             raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
         return dict(snapshot.values)
 
+    def _stored(self, session_id: str) -> dict[str, Any]:
+        """The session's last committed values, read straight from the store (raises
+        UnknownSession): cheaper than ``state``, which also works out the next steps."""
+        saved = self.graph.checkpointer.get_tuple(_config(session_id))
+        if saved is None:
+            raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
+        return dict(saved.checkpoint.get("channel_values") or {})
+
     def turns(self, session_id: str) -> list[dict[str, str]]:
         """The conversation as the user saw it: user questions and final answers."""
         out = []
@@ -131,8 +146,40 @@ class Lingshu:
     ) -> TurnResult:
         """Run one turn to its answer."""
         session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
-        values = self.graph.invoke(payload, _config(session_id), durability="sync")
+        values = self.graph.invoke(payload, _config(session_id), durability=self._durability)
         return _result(session_id, values)
+
+    async def aask(
+        self,
+        text: str,
+        *,
+        session_id: str | None = None,
+        images: Sequence[str | Path] = (),
+        patient_id: str | None = None,
+        mode: str | None = None,
+    ) -> TurnResult:
+        """``ask`` on an event loop (needs ``runs_on_loop``): the graph's steps are awaited,
+        and only work that may block (tools, record reads, images) takes a thread."""
+        if images:
+            sid, payload = await asyncio.to_thread(
+                self._prepare, text, session_id, images, patient_id, mode
+            )
+        else:  # a read of the session store
+            sid, payload = self._prepare(text, session_id, images, patient_id, mode)
+        values = await self.graph.ainvoke(payload, _config(sid), durability=self._durability)
+        return _result(sid, values)
+
+    @property
+    def runs_on_loop(self) -> bool:
+        """Whether ``aask`` may be used: the session store has an async face that does not
+        block an event loop for long (the SQLite store here; not the stock sync savers)."""
+        saver = self.graph.checkpointer
+        if saver is None:
+            return True
+        return type(saver).aget_tuple not in (
+            BaseCheckpointSaver.aget_tuple,
+            SqliteSaver.aget_tuple,
+        )
 
     def stream(
         self,
@@ -150,7 +197,7 @@ class Lingshu:
             payload,
             _config(session_id),
             stream_mode=["updates", "messages"],
-            durability="sync",
+            durability=self._durability,
         )
         for mode_name, data in chunks:
             yield from _events(mode_name, data)
@@ -185,7 +232,7 @@ class Lingshu:
             session_id = self.new_session(patient_id=patient_id, mode=mode)
             bound = patient_id
         else:
-            bound = self.state(session_id).get("patient_id")
+            bound = self._stored(session_id).get("patient_id")
             if patient_id and bound and patient_id != bound:
                 raise InputError(
                     f"session {session_id} is about patient {bound}; start a new session "

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     checkpoint_url: str | None = None
     """A SQLite file path (default: DATA_DIR/sessions.sqlite) or a postgresql:// URL."""
+    checkpoint_every: Literal["step", "turn"] = "step"
+    """When a turn is committed to the session store: after every step (model reply, tool
+    results, ...), so a process killed mid-turn keeps the finished steps; or once, when
+    the turn ends or fails, so a killed process loses that turn only (the session stays
+    as it was before it). ``turn`` costs a busy server far less; errors are committed
+    either way."""
     mode: Literal["clinical", "education", "report"] = "clinical"
 
     # --- guideline store (knowledge/guidelines) --------------------------------------

@@ -1,11 +1,17 @@
 """Load on the HTTP service: N concurrent sessions x 3 turns through the real HTTP path.
 
-`lingshu serve` runs as its own process; the model is a loopback OpenAI-wire server
-that answers every request after a fixed delay (200 ms). Added latency is the
-turn's wall time minus the model's time (one model call per turn here).
+`lingshu serve` runs as its own process; the model is a loopback OpenAI-wire server,
+also its own process, that answers every request after a fixed delay (200 ms). Added
+latency is the turn's wall time minus the model's delay (one model call per turn here).
+
+Sessions start spread evenly over ``--ramp-ms`` (default: one model delay), as users
+do; ``--ramp-ms 0`` starts them all in the same instant, the worst case, where the
+first turns of every session queue behind each other. ``calibration`` is the same
+client calling the model server directly, with the same sessions and ramp: the floor
+this harness measures when the agent adds nothing.
 
     .venv/bin/python benchmarks/serve_load.py [--sessions 50 200] [--turns 3] [--delay-ms 200]
-        [--postgres postgresql://...]
+        [--ramp-ms 200] [--workers 1] [--checkpoint-every step|turn] [--postgres postgresql://...]
 
 Prints one JSON line.
 """
@@ -17,6 +23,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,13 +35,53 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.server.conftest import ServeProcess  # noqa: E402
-from tests.server.model_server import DelayedModelServer  # noqa: E402
+from tests.server.conftest import ServeProcess, free_port  # noqa: E402
 
 ANSWER = "Chest pain with ST changes: exclude acute coronary syndrome first."
 
 
-async def one_session(
+class ModelProcess:
+    """``python -m tests.server.model_server`` on a free port, until stopped."""
+
+    def __init__(self, delay_ms: float) -> None:
+        port = free_port()
+        argv = [sys.executable, "-m", "tests.server.model_server", "--port", str(port)]
+        argv += ["--delay-ms", str(delay_ms), "--answer", ANSWER]
+        self.proc = subprocess.Popen(argv, cwd=ROOT)
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(self.base_url + "/models", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                raise RuntimeError("the model server did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        mine = int(stat.parent.name) == pid
+        if mine or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def agent_session(
     http: httpx.AsyncClient, turns: int, latencies: list[float], errors: list[str]
 ) -> None:
     made = await http.post("/v1/sessions", json={})
@@ -57,16 +104,41 @@ async def one_session(
         latencies.append(elapsed)
 
 
-async def run_level(url: str, sessions: int, turns: int, delay_s: float) -> dict[str, Any]:
+async def model_session(
+    http: httpx.AsyncClient, turns: int, latencies: list[float], errors: list[str]
+) -> None:
+    """The calibration: the same turns sent straight to the model server."""
+    for i in range(turns):
+        body = {"model": "lingshu", "messages": [{"role": "user", "content": f"Question {i}"}]}
+        start = time.perf_counter()
+        try:
+            res = await http.post("/chat/completions", json=body)
+        except httpx.HTTPError as exc:
+            errors.append(type(exc).__name__)
+            continue
+        if res.status_code != 200:
+            errors.append(f"model {res.status_code}")
+            continue
+        latencies.append(time.perf_counter() - start)
+
+
+async def run_level(
+    url: str, session: Any, sessions: int, turns: int, delay_s: float, ramp_s: float
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
+
+    async def staggered(i: int) -> None:
+        await asyncio.sleep(ramp_s * i / sessions)
+        await session(http, turns, latencies, errors)
+
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
-        await one_session(http, 1, [], [])  # warm-up
+        # Warm-up: every worker's first turns (imports, connections, caches) are not
+        # what a running service pays; one turn per session at this level first.
+        await asyncio.gather(*(session(http, 1, [], []) for _ in range(sessions)))
         start = time.perf_counter()
-        await asyncio.gather(
-            *(one_session(http, turns, latencies, errors) for _ in range(sessions))
-        )
+        await asyncio.gather(*(staggered(i) for i in range(sessions)))
         wall = time.perf_counter() - start
     added = sorted((t - delay_s) * 1000 for t in latencies)
     return {
@@ -87,41 +159,72 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--delay-ms", type=float, default=200.0)
+    parser.add_argument("--ramp-ms", type=float, help="spread of session starts (default: delay)")
     parser.add_argument("--postgres", help="postgresql:// URL (default: SQLite)")
-    parser.add_argument("--workers", type=int, default=1, help="server workers (needs --postgres)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--checkpoint-every", choices=["step", "turn"], default="step", help="commit granularity"
+    )
     args = parser.parse_args()
     delay = args.delay_ms / 1000
-    results = []
-    with tempfile.TemporaryDirectory() as tmp, DelayedModelServer(lambda _: ANSWER, delay) as model:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LINGSHU_")}
-        env |= {
-            "LINGSHU_DATA_DIR": str(Path(tmp) / "data"),
-            "LINGSHU_CONFIG": str(Path(tmp) / "none.toml"),
-            "LINGSHU_BASE_URL": model.base_url,
-            "LINGSHU_SERVER_THREADS": str(max(args.sessions) + 8),
-            "PYTHONPATH": str(ROOT),
-            "HF_HUB_OFFLINE": "1",
-        }
-        if args.postgres:
-            env["LINGSHU_CHECKPOINT_URL"] = args.postgres
-        server = ServeProcess(
-            env, Path(tmp) / "serve.log", "--log-level", "warning", "--workers", str(args.workers)
-        )
-        try:
-            for n in args.sessions:
-                results.append(asyncio.run(run_level(server.url, n, args.turns, delay)))
-        finally:
-            server.stop()
+    ramp = (args.delay_ms if args.ramp_ms is None else args.ramp_ms) / 1000
+    results, calibration = [], []
+    model = ModelProcess(args.delay_ms)
+    try:
+        for n in args.sessions:
+            calibration.append(
+                asyncio.run(run_level(model.base_url, model_session, n, args.turns, delay, ramp))
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("LINGSHU_")}
+            env |= {
+                "LINGSHU_DATA_DIR": str(Path(tmp) / "data"),
+                "LINGSHU_CONFIG": str(Path(tmp) / "none.toml"),
+                "LINGSHU_BASE_URL": model.base_url,
+                "LINGSHU_SERVER_THREADS": str(max(args.sessions) + 8),
+                "PYTHONPATH": str(ROOT),
+                "HF_HUB_OFFLINE": "1",
+                "LINGSHU_CHECKPOINT_EVERY": args.checkpoint_every,
+            }
+            if args.postgres:
+                env["LINGSHU_CHECKPOINT_URL"] = args.postgres
+            server = ServeProcess(
+                env,
+                Path(tmp) / "serve.log",
+                "--log-level",
+                "warning",
+                "--workers",
+                str(args.workers),
+            )
+            try:
+                for n in args.sessions:
+                    cpu = cpu_seconds(server.proc.pid)
+                    level = asyncio.run(
+                        run_level(server.url, agent_session, n, args.turns, delay, ramp)
+                    )
+                    used = cpu_seconds(server.proc.pid) - cpu
+                    level["server_cpu_ms_per_turn"] = round(1000 * used / max(1, n * args.turns), 2)
+                    results.append(level)
+            finally:
+                server.stop()
+    finally:
+        model.stop()
     print(
         json.dumps(
             {
                 "benchmark": "serve_load",
                 "model_delay_ms": args.delay_ms,
                 "turns_per_session": args.turns,
+                "ramp_ms": ramp * 1000,
                 "sessions_store": "postgres" if args.postgres else "sqlite",
                 "workers": args.workers,
+                "checkpoint_every": args.checkpoint_every,
                 "cpus": os.cpu_count(),
                 "results": results,
+                "calibration": [
+                    {k: c[k] for k in ("sessions", "p50_added_ms", "p95_added_ms", "errors")}
+                    for c in calibration
+                ],
             }
         )
     )

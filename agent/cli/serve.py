@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.cli.app import app
+from agent.server.service import is_postgres
 from agent.settings import Settings
 
 KEEP_ALIVE_S = 75
@@ -35,7 +37,7 @@ def serve(
     ),
     port: Annotated[int, typer.Option(help="Port of the HTTP service.")] = 8080,
     workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (more than one needs Postgres).")
+        int, typer.Option(min=1, help="Worker processes (they share sessions and locks).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="debug | info | warning | error.")] = "info",
 ) -> None:
@@ -46,10 +48,10 @@ def serve(
 
     console = Console(stderr=True, soft_wrap=True)
     settings = Settings()
-    if workers > 1 and not settings.sessions_path.startswith(("postgres://", "postgresql://")):
+    if workers > 1 and sys.platform == "win32" and not is_postgres(settings.sessions_path):
         console.print(
-            "[red]error:[/red] several workers need a shared session store with a cross-worker "
-            "lock: set LINGSHU_CHECKPOINT_URL=postgresql://... (or use --workers 1)"
+            "[red]error:[/red] several workers on a SQLite session store need POSIX file "
+            "locks: set LINGSHU_CHECKPOINT_URL=postgresql://... (or use --workers 1)"
         )
         raise typer.Exit(2)
     try:

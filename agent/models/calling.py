@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -50,53 +51,125 @@ def call_model(
             reply = model.bind_tools(tool_specs(native_tools)).invoke(list(messages))
         else:
             reply = _prompted(model, list(messages), offered)
-    except ModelUnavailable as exc:
-        raise ModelCallFailed(str(exc)) from exc
-    except openai.APITimeoutError as exc:
-        raise ModelCallFailed(f"the model server did not answer in time ({exc})") from exc
-    except openai.APIConnectionError as exc:
-        raise ModelCallFailed(f"cannot connect to the model server ({_cause(exc)})") from exc
-    except openai.APIStatusError as exc:
-        raise ModelCallFailed(
+    except Exception as exc:
+        if (failed := _failure(exc)) is None:
+            raise
+        raise failed from exc
+    return _checked(reply)
+
+
+async def acall_model(
+    model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    native_tools: Sequence[BaseTool] = (),
+    *,
+    offered: Sequence[BaseTool] = (),
+) -> AIMessage:
+    """``call_model`` for an event loop (the model's async client, or its thread)."""
+    try:
+        if native_tools:
+            reply = await model.bind_tools(tool_specs(native_tools)).ainvoke(list(messages))
+        else:
+            reply = await _aprompted(model, list(messages), offered)
+    except Exception as exc:
+        if (failed := _failure(exc)) is None:
+            raise
+        raise failed from exc
+    return _checked(reply)
+
+
+def _failure(exc: Exception) -> ModelCallFailed | None:
+    """The ModelCallFailed an error of the model call stands for (None: a fault of ours)."""
+    if isinstance(exc, ModelUnavailable):
+        return ModelCallFailed(str(exc))
+    if isinstance(exc, openai.APITimeoutError):
+        return ModelCallFailed(f"the model server did not answer in time ({exc})")
+    if isinstance(exc, openai.APIConnectionError):
+        return ModelCallFailed(f"cannot connect to the model server ({_cause(exc)})")
+    if isinstance(exc, openai.APIStatusError):
+        return ModelCallFailed(
             f"the model server refused the request (HTTP {exc.status_code}: {_message(exc)})"
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise ModelCallFailed(f"the model server could not be used ({exc})") from exc
+        )
+    if isinstance(exc, httpx.HTTPError):
+        return ModelCallFailed(f"the model server could not be used ({exc})")
+    return None
+
+
+def _checked(reply: Any) -> AIMessage:
     if not isinstance(reply, AIMessage):
         raise ModelCallFailed(f"the model returned {type(reply).__name__}, not a message")
     return reply
 
 
-def _prompted(
-    model: BaseChatModel, messages: list[BaseMessage], offered: Sequence[BaseTool]
-) -> Any:
+@dataclass
+class _Plan:
+    """How to ask in prompted mode: the call's arguments, a note for the reply, and the
+    server whose answer tells whether it takes constrained requests (None: not asked)."""
+
+    kwargs: dict[str, Any]
+    note: str | None = None
+    server: str | None = None
+
+
+def _plan(model: BaseChatModel, offered: Sequence[BaseTool]) -> _Plan:
     if not offered or getattr(model, "constrained_tools", "off") == "off":
-        return model.invoke(messages, stop=PROMPTED_STOP)
+        return _Plan({"stop": PROMPTED_STOP})
     constraint = ToolConstraint.from_tools(offered)
     base_url = getattr(model, "openai_api_base", None)
     if base_url is None:  # in-process: the model applies the constraint itself
-        return model.invoke(messages, stop=PROMPTED_STOP, tool_constraint=constraint)
+        return _Plan({"stop": PROMPTED_STOP, "tool_constraint": constraint})
     if server_refused(base_url):
-        return _with_note(model.invoke(messages, stop=PROMPTED_STOP), SERVER_REFUSED_NOTE)
+        return _Plan({"stop": PROMPTED_STOP}, note=SERVER_REFUSED_NOTE)
     extra = {**(getattr(model, "extra_body", None) or {})}
     extra["structured_outputs"] = constraint.vllm_structured_outputs()
+    return _Plan({"stop": PROMPTED_STOP, "extra_body": extra}, server=base_url)
+
+
+def _refused(server: str, exc: openai.APIStatusError) -> bool:
+    if not looks_like_refusal(server, exc.status_code, _message(exc)):
+        return False
+    log.warning("constrained request refused (HTTP %s); retrying unconstrained", exc.status_code)
+    return True
+
+
+def _prompted(
+    model: BaseChatModel, messages: list[BaseMessage], offered: Sequence[BaseTool]
+) -> Any:
+    plan = _plan(model, offered)
+    if plan.server is None:
+        return _with_note(model.invoke(messages, **plan.kwargs), plan.note)
     try:
-        reply = model.invoke(messages, stop=PROMPTED_STOP, extra_body=extra)
+        reply = model.invoke(messages, **plan.kwargs)
     except openai.APIStatusError as exc:
-        if not looks_like_refusal(base_url, exc.status_code, _message(exc)):
+        if not _refused(plan.server, exc):
             raise
-        log.warning(
-            "constrained request refused (HTTP %s); retrying unconstrained", exc.status_code
-        )
         reply = model.invoke(messages, stop=PROMPTED_STOP)  # its errors are the real ones
-        note_server_outcome(base_url, supported=False)
+        note_server_outcome(plan.server, supported=False)
         return _with_note(reply, SERVER_REFUSED_NOTE)
-    note_server_outcome(base_url, supported=True)
+    note_server_outcome(plan.server, supported=True)
     return reply
 
 
-def _with_note(reply: Any, note: str) -> Any:
-    if isinstance(reply, AIMessage):
+async def _aprompted(
+    model: BaseChatModel, messages: list[BaseMessage], offered: Sequence[BaseTool]
+) -> Any:
+    plan = _plan(model, offered)
+    if plan.server is None:
+        return _with_note(await model.ainvoke(messages, **plan.kwargs), plan.note)
+    try:
+        reply = await model.ainvoke(messages, **plan.kwargs)
+    except openai.APIStatusError as exc:
+        if not _refused(plan.server, exc):
+            raise
+        reply = await model.ainvoke(messages, stop=PROMPTED_STOP)
+        note_server_outcome(plan.server, supported=False)
+        return _with_note(reply, SERVER_REFUSED_NOTE)
+    note_server_outcome(plan.server, supported=True)
+    return reply
+
+
+def _with_note(reply: Any, note: str | None) -> Any:
+    if note is not None and isinstance(reply, AIMessage):
         notes = list(reply.response_metadata.get("lingshu_notes", []))
         reply.response_metadata = {**reply.response_metadata, "lingshu_notes": [*notes, note]}
     return reply

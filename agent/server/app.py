@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, agent: Lingshu | None = None
         try:
             yield
         finally:
+            await service.aclose_model()
             service.close()
 
     app = FastAPI(

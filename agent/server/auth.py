@@ -91,8 +91,8 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def require_key(request: Request) -> ApiKey:
-    """FastAPI dependency: the caller's key, or HTTP 401."""
+async def require_key(request: Request) -> ApiKey:
+    """FastAPI dependency: the caller's key, or HTTP 401 (async: no thread for a lookup)."""
     ring: KeyRing = request.app.state.service.keys
     key = ring.identify(presented_key(request))
     if key is None:

@@ -1,18 +1,23 @@
-"""One turn at a time per session, across threads and (with Postgres) across workers.
+"""One turn at a time per session, across threads and across workers.
 
-Within a worker a ``threading.Lock`` per session serialises turns. With Postgres a
-session-level advisory lock on one dedicated connection per worker extends that
-across workers: the lock is the database's, and it goes away with the connection
-if the worker dies. A turn waits up to ``wait_s`` and then gets :class:`SessionBusy`.
+Within a worker a ``threading.Lock`` per session serialises turns. Across workers:
+with Postgres, a session-level advisory lock on one dedicated connection per worker;
+with SQLite (workers on one machine), a POSIX record lock on one byte of a lock file
+beside the session store, at the session's offset. Either lock goes away with its
+worker if the worker dies. A turn waits up to ``wait_s`` and then gets
+:class:`SessionBusy`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 POLL_S = 0.05
@@ -23,14 +28,22 @@ class SessionBusy(RuntimeError):
 
 
 class SessionLocks:
-    """Per-session mutual exclusion; ``pg_conninfo`` adds the cross-worker advisory lock."""
+    """Per-session mutual exclusion; across workers with ``pg_conninfo`` or ``lock_file``."""
 
-    def __init__(self, pg_conninfo: str | None = None) -> None:
+    def __init__(self, pg_conninfo: str | None = None, *, lock_file: Path | None = None) -> None:
         self._guard = threading.Lock()
         self._local: dict[str, threading.Lock] = {}
         self._pg_conninfo = pg_conninfo
         self._pg: Any = None
         self._pg_guard = threading.Lock()
+        self._fd: int | None = None
+        if lock_file is not None and pg_conninfo is None:
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+
+    @property
+    def across_workers(self) -> bool:
+        return self._pg_conninfo is not None or self._fd is not None
 
     @contextmanager
     def hold(self, session_id: str, wait_s: float) -> Iterator[None]:
@@ -41,15 +54,73 @@ class SessionLocks:
             raise SessionBusy(_busy(session_id, wait_s))
         try:
             key = _key(session_id)
-            if self._pg_conninfo is not None:
-                self._pg_acquire(key, session_id, deadline, wait_s)
+            self._shared_acquire(key, session_id, deadline, wait_s)
+            try:
+                yield
+            finally:
+                self._shared_release(key)
+        finally:
+            local.release()
+
+    @asynccontextmanager
+    async def ahold(self, session_id: str, wait_s: float) -> AsyncIterator[None]:
+        """``hold`` for an event loop: waits by polling, never blocking the loop."""
+        deadline = time.monotonic() + wait_s
+        local = self._local_lock(session_id)
+        while not local.acquire(blocking=False):
+            if time.monotonic() >= deadline:
+                raise SessionBusy(_busy(session_id, wait_s))
+            await asyncio.sleep(POLL_S)
+        try:
+            key = _key(session_id)
+            while not await self._atry_shared(key):
+                if time.monotonic() >= deadline:
+                    raise SessionBusy(_busy(session_id, wait_s))
+                await asyncio.sleep(POLL_S)
             try:
                 yield
             finally:
                 if self._pg_conninfo is not None:
-                    self._pg_release(key)
+                    await asyncio.to_thread(self._shared_release, key)
+                else:
+                    self._shared_release(key)
         finally:
             local.release()
+
+    async def _atry_shared(self, key: int) -> bool:
+        if self._pg_conninfo is not None:  # a round trip to the database
+            return await asyncio.to_thread(self._try_shared, key)
+        return not self.across_workers or self._try_shared(key)
+
+    def _shared_acquire(self, key: int, session_id: str, deadline: float, wait_s: float) -> None:
+        if not self.across_workers:
+            return
+        while not self._try_shared(key):
+            if time.monotonic() >= deadline:
+                raise SessionBusy(_busy(session_id, wait_s))
+            time.sleep(POLL_S)
+
+    def _try_shared(self, key: int) -> bool:
+        if self._fd is not None:
+            import fcntl
+
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _offset(key))
+            except OSError:
+                return False
+            return True
+        row = self._connection().execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        return bool(row and row[0])
+
+    def _shared_release(self, key: int) -> None:
+        if self._fd is not None:
+            import fcntl
+
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(key))
+            return
+        conn = self._pg
+        if conn is not None and not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def _local_lock(self, session_id: str) -> threading.Lock:
         with self._guard:
@@ -63,28 +134,22 @@ class SessionLocks:
                 self._pg = psycopg.connect(str(self._pg_conninfo), autocommit=True)
             return self._pg
 
-    def _pg_acquire(self, key: int, session_id: str, deadline: float, wait_s: float) -> None:
-        while True:
-            row = self._connection().execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if row and row[0]:
-                return
-            if time.monotonic() >= deadline:
-                raise SessionBusy(_busy(session_id, wait_s))
-            time.sleep(POLL_S)
-
-    def _pg_release(self, key: int) -> None:
-        conn = self._pg
-        if conn is not None and not conn.closed:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-
     def close(self) -> None:
         if self._pg is not None and not self._pg.closed:
             self._pg.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _key(session_id: str) -> int:
     """A signed 64-bit advisory-lock key for a session id."""
     return int.from_bytes(hashlib.sha256(session_id.encode()).digest()[:8], "big", signed=True)
+
+
+def _offset(key: int) -> int:
+    """The byte of the lock file that stands for a session (a non-negative 62-bit offset)."""
+    return key & (2**62 - 1)
 
 
 def _busy(session_id: str, wait_s: float) -> str:

@@ -13,8 +13,9 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
+
+from agent.checkpoints import sqlite_file
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS lingshu_server_sessions (
@@ -36,7 +37,7 @@ class _Backend(Protocol):
 
 class _Sqlite:
     def __init__(self, path: str) -> None:
-        target = Path(path.removeprefix("sqlite:///")).expanduser()
+        target = sqlite_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(
             str(target), check_same_thread=False, timeout=10, isolation_level=None

@@ -81,9 +81,10 @@ async def chat_completions(
     check_uploads(uploads, max_images=s.max_images_per_turn, max_pixels=s.server_max_image_pixels)
     sid = x_lingshu_session
     if sid is None:
-        sid = await service.call(
+        made = await service.call(
             service.create_session, key, x_lingshu_patient, x_lingshu_mode, body.user
         )
+        sid = made["session_id"]
     headers = {"X-Lingshu-Session": sid}
     if body.stream:
         events = service.stream_turn(key, sid, text, uploads, x_lingshu_mode)
@@ -93,7 +94,7 @@ async def chat_completions(
         chunks = _chunks(first, events, body.model, sid)
         return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
     try:
-        answer = await service.call(service.turn, key, sid, text, uploads, x_lingshu_mode)
+        answer = await service.aturn(key, sid, text, uploads, x_lingshu_mode)
     except Exception as exc:
         status, message = error_status(exc)
         raise HTTPException(status, message) from exc

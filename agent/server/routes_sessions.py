@@ -79,9 +79,8 @@ async def create_session(
     """A new session; its patient is bound now and never changes."""
     service = service_of(request)
     body = body or NewSession()
-    sid = await service.call(service.create_session, key, body.patient_id, body.mode)
-    state = await service.call(service.agent.state, sid)
-    return SessionCreated(session_id=sid, patient_id=state.get("patient_id"), mode=state["mode"])
+    made = await service.call(service.create_session, key, body.patient_id, body.mode)
+    return SessionCreated(**made)
 
 
 @router.get("/sessions")
@@ -158,7 +157,7 @@ async def turn(request: Request, key: Key, session_id: str) -> Response:
             raise HTTPException(first["status"], first["message"])
         return StreamingResponse(_sse(first, events), media_type="text/event-stream")
     try:
-        answer = await service.call(service.turn, key, session_id, text, uploads, mode)
+        answer = await service.aturn(key, session_id, text, uploads, mode)
     except Exception as exc:
         status, message = error_status(exc)
         raise HTTPException(status, message) from exc

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from fastapi import HTTPException
 
+from agent.checkpoints import sqlite_file
 from agent.server.auth import ApiKey, KeyRing
 from agent.server.locks import SessionBusy, SessionLocks
 from agent.server.registry import SessionRegistry
@@ -65,7 +66,7 @@ class Service:
             locks = SessionLocks(url)
         else:
             registry = SessionRegistry.sqlite(url)
-            locks = SessionLocks()
+            locks = SessionLocks(lock_file=sqlite_file(url).with_suffix(".locks"))
         closers.append(locks.close)
         service = cls(
             settings=settings,
@@ -85,6 +86,12 @@ class Service:
         for close in self._closers:
             close()
 
+    async def aclose_model(self) -> None:
+        """Close the model's connections that belong to this event loop."""
+        close = getattr(self.agent.graph.deps.model, "aclose_loop_client", None)
+        if close is not None:
+            await close()
+
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking work (the graph, the stores) on the turn threads."""
         loop = asyncio.get_running_loop()
@@ -93,18 +100,24 @@ class Service:
     # --- sessions ---------------------------------------------------------------------
     def create_session(
         self, key: ApiKey, patient_id: str | None, mode: str | None, user: str | None = None
-    ) -> str:
-        """A new session owned by ``key``; its patient is bound now, from the key's grant."""
+    ) -> dict[str, Any]:
+        """A new session owned by ``key``; its patient is bound now, from the key's grant.
+
+        With ``user`` (the OpenAI field), that user's existing session when there is one.
+        Returns the session's id, patient and mode.
+        """
         patient_id = self._granted_patient(key, patient_id)
         if user:
             found = self.registry.by_user(key.name, user)
             if found and self.agent.exists(found):
-                return found
+                return _described(found, self.agent.state(found))
+        mode = mode or self.settings.mode
         session_id = self.agent.new_session(patient_id=patient_id, mode=mode)
         kept = self.registry.add(session_id, key.name, patient_id, user)
         if kept != session_id:  # another request made this user's session first
             self.agent.delete(session_id)
-        return kept
+            return _described(kept, self.agent.state(kept))
+        return {"session_id": session_id, "patient_id": patient_id, "mode": mode}
 
     def _granted_patient(self, key: ApiKey, patient_id: str | None) -> str | None:
         if patient_id is None and key.patients is not None and len(key.patients) == 1:
@@ -171,6 +184,18 @@ class Service:
                 last = event
             return last
 
+    async def aturn(
+        self, key: ApiKey, session_id: str, text: str, uploads: list[Upload], mode: str | None
+    ) -> dict[str, Any]:
+        """``turn`` without a thread, when the agent's turns can run on the event loop."""
+        if not self.agent.runs_on_loop:
+            return await self.call(self.turn, key, session_id, text, uploads, mode)
+        self.authorize(key, session_id)
+        async with self.locks.ahold(session_id, self.settings.server_lock_wait_s):
+            with written(uploads) as paths:
+                result = await self.agent.aask(text, session_id=session_id, images=paths, mode=mode)
+        return result.to_json()
+
     async def stream_turn(
         self,
         key: ApiKey,
@@ -212,6 +237,10 @@ def error_status(exc: BaseException) -> tuple[int, str]:
         return 404, "no such session"
     log.error("turn failed", exc_info=exc)
     return 500, "the turn failed inside the service; the session keeps what was committed"
+
+
+def _described(session_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    return {"session_id": session_id, "patient_id": state.get("patient_id"), "mode": state["mode"]}
 
 
 def _year(date: Any) -> int | None:

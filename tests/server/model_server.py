@@ -1,20 +1,28 @@
 """A loopback OpenAI-wire model server whose reply is a function of the request, after a delay.
 
-Unlike the scripted replay server, any number of concurrent sessions can use it:
-the benchmark (fixed 200 ms per reply) and the two-worker tests (replies that show
-what history the model was sent).
+Unlike the scripted replay server, any number of concurrent sessions can use it: it
+is an asyncio server (uvicorn and a bare ASGI app), so the delay is a timer, not a
+thread, and hundreds of requests in flight cost it almost nothing. Used by the
+two-worker tests (replies that show what history the model was sent) in a thread, and
+by the load benchmark as its own process (``python -m tests.server.model_server``),
+so that its work does not share a core's interpreter lock with the load client.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import uvicorn
+
 Reply = Callable[[dict[str, Any]], str]
+ASGIMessage = dict[str, Any]
 
 
 def user_texts(request: dict[str, Any]) -> list[str]:
@@ -36,80 +44,107 @@ def echo_history(request: dict[str, Any]) -> str:
     return f"Seen {len(texts)} questions: " + " | ".join(texts)
 
 
-class DelayedModelServer:
-    def __init__(self, reply: Reply = echo_history, delay_s: float = 0.0) -> None:
+class ModelApp:
+    """The ASGI app: ``GET /v1/models`` and ``POST /v1/chat/completions`` (plain or SSE)."""
+
+    def __init__(self, reply: Reply, delay_s: float) -> None:
         self.reply = reply
         self.delay_s = delay_s
         self.requests: list[dict[str, Any]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._httpd.request_queue_size = 512
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "GET":
+            await _send(send, 200, {"object": "list", "data": [{"id": "lingshu"}]})
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        body = json.loads(raw or b"{}")
+        self.requests.append(body)
+        await asyncio.sleep(self.delay_s)
+        text = self.reply(body)
+        if body.get("stream"):
+            await _send_stream(send, text)
+            return
+        message = {"role": "assistant", "content": text}
+        choice = {"index": 0, "message": message, "finish_reason": "stop"}
+        await _send(send, 200, {**_base("chat.completion"), "choices": [choice]})
+
+
+class DelayedModelServer:
+    """The model app under uvicorn in a thread of this process, on a free loopback port."""
+
+    def __init__(self, reply: Reply = echo_history, delay_s: float = 0.0) -> None:
+        self.app = ModelApp(reply, delay_s)
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", backlog=1024)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        return self.app.requests
+
+    @property
+    def delay_s(self) -> float:
+        return self.app.delay_s
+
+    @delay_s.setter
+    def delay_s(self, value: float) -> None:
+        self.app.delay_s = value
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        host, port = self._sock.getsockname()[:2]
         return f"http://{host!s}:{port}/v1"
 
     def __enter__(self) -> DelayedModelServer:
         self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the model server did not start")
+            time.sleep(0.01)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._sock.close()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # else delayed ACKs add 40 ms per reply
+async def _send(send: Any, status: int, payload: dict[str, Any]) -> None:
+    data = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
 
-            def do_GET(self) -> None:
-                self._send(200, {"object": "list", "data": [{"id": "lingshu", "object": "model"}]})
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                server.requests.append(body)
-                time.sleep(server.delay_s)
-                text = server.reply(body)
-                if body.get("stream"):
-                    self._stream(text)
-                    return
-                message = {"role": "assistant", "content": text}
-                choice = {"index": 0, "message": message, "finish_reason": "stop"}
-                self._send(200, {**_base("chat.completion"), "choices": [choice]})
-
-            def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _stream(self, text: str) -> None:
-                frames = [{"content": text}, {}]
-                body = b""
-                for i, delta in enumerate(frames):
-                    finish = "stop" if i == len(frames) - 1 else None
-                    chunk = {
-                        **_base("chat.completion.chunk"),
-                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                    }
-                    body += f"data: {json.dumps(chunk)}\n\n".encode()
-                body += b"data: [DONE]\n\n"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        return Handler
+async def _send_stream(send: Any, text: str) -> None:
+    frames = [{"content": text}, {}]
+    body = b""
+    for i, delta in enumerate(frames):
+        finish = "stop" if i == len(frames) - 1 else None
+        chunk = {
+            **_base("chat.completion.chunk"),
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        body += f"data: {json.dumps(chunk)}\n\n".encode()
+    body += b"data: [DONE]\n\n"
+    headers = [
+        (b"content-type", b"text/event-stream"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _base(kind: str) -> dict[str, Any]:
@@ -119,3 +154,20 @@ def _base(kind: str) -> dict[str, Any]:
         "created": int(time.time()),
         "model": "lingshu",
     }
+
+
+def main() -> None:
+    """Serve a fixed answer after a fixed delay until killed (the load benchmark's model)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--delay-ms", type=float, default=200.0)
+    parser.add_argument("--answer", default="The answer.")
+    args = parser.parse_args()
+    app = ModelApp(lambda _: args.answer, args.delay_ms / 1000)
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off", backlog=1024
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""Two ``lingshu serve`` processes on one Postgres serve the same sessions, one turn at a time."""
+"""Two ``lingshu serve`` processes on one session store (Postgres, or one SQLite file) serve
+the same sessions, one turn at a time."""
 
 from __future__ import annotations
 
@@ -23,11 +24,13 @@ def test_postgres_checkpointer_round_trip(pg_url: str, tmp_path: Path) -> None:
     assert again.get_tuple({"configurable": {"thread_id": "none"}}) is None
 
 
-def test_two_workers_share_sessions_and_serialise_turns(pg_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["postgres", "sqlite"])
+def test_two_workers_share_sessions_and_serialise_turns(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    shared = {"checkpoint_url": request.getfixturevalue("pg_url")} if store == "postgres" else {}
     with DelayedModelServer() as model:
-        env = serve_env(
-            tmp_path, checkpoint_url=pg_url, base_url=model.base_url, server_lock_wait_s="0"
-        )
+        env = serve_env(tmp_path, base_url=model.base_url, server_lock_wait_s="0", **shared)
         a = ServeProcess(env, tmp_path / "a.log")
         b = ServeProcess(env, tmp_path / "b.log")
         try:
@@ -79,23 +82,23 @@ def test_two_workers_share_sessions_and_serialise_turns(pg_url: str, tmp_path: P
     assert sid not in logs
 
 
-def test_several_workers_need_postgres(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.server.conftest import ROOT
-
-    env = serve_env(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-m", "agent.cli", "serve", "--workers", "2"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "LINGSHU_CHECKPOINT_URL=postgresql://" in " ".join(done.stderr.split())
+def test_serve_with_two_worker_processes_on_sqlite(tmp_path: Path) -> None:
+    with DelayedModelServer() as model:
+        env = serve_env(tmp_path, base_url=model.base_url)
+        server = ServeProcess(env, tmp_path / "serve.log", "--workers", "2")
+        try:
+            ha = {"Authorization": f"Bearer {KEY_A}"}
+            with httpx.Client(timeout=60, headers=ha) as http:
+                sids = [http.post(server.url + "/v1/sessions", json={}).json()["session_id"]]
+                sids.append(http.post(server.url + "/v1/sessions", json={}).json()["session_id"])
+                for sid in sids:
+                    for text in ("first", "second"):
+                        res = http.post(f"{server.url}/v1/sessions/{sid}/turns", json={"text": text})
+                        assert res.status_code == 200, res.text
+                    assert res.json()["text"] == "Seen 2 questions: first | second"
+        finally:
+            logs = server.stop()
+    assert logs.count("Application startup complete") == 2, logs[-2000:]
 
 
 @pytest.mark.parametrize("patients", [["sepsis"], None])
