@@ -123,7 +123,13 @@ async def model_session(
 
 
 async def run_level(
-    url: str, session: Any, sessions: int, turns: int, delay_s: float, ramp_s: float
+    url: str,
+    session: Any,
+    sessions: int,
+    turns: int,
+    delay_s: float,
+    ramp_s: float,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -137,9 +143,11 @@ async def run_level(
         # Warm-up: every worker's first turns (imports, connections, caches) are not
         # what a running service pays; one turn per session at this level first.
         await asyncio.gather(*(session(http, 1, [], []) for _ in range(sessions)))
+        cpu = cpu_seconds(server_pid) if server_pid else 0.0
         start = time.perf_counter()
         await asyncio.gather(*(staggered(i) for i in range(sessions)))
         wall = time.perf_counter() - start
+        cpu = cpu_seconds(server_pid) - cpu if server_pid else 0.0
     added = sorted((t - delay_s) * 1000 for t in latencies)
     return {
         "sessions": sessions,
@@ -151,7 +159,7 @@ async def run_level(
         "throughput_turns_per_s": round(len(latencies) / wall, 1),
         "p50_added_ms": round(statistics.median(added), 1) if added else None,
         "p95_added_ms": round(added[int(0.95 * (len(added) - 1))], 1) if added else None,
-    }
+    } | ({"server_cpu_ms_per_turn": round(1000 * cpu / len(latencies), 2)} if cpu else {})
 
 
 def main() -> None:
@@ -198,13 +206,10 @@ def main() -> None:
             )
             try:
                 for n in args.sessions:
-                    cpu = cpu_seconds(server.proc.pid)
-                    level = asyncio.run(
-                        run_level(server.url, agent_session, n, args.turns, delay, ramp)
+                    level = run_level(
+                        server.url, agent_session, n, args.turns, delay, ramp, server.proc.pid
                     )
-                    used = cpu_seconds(server.proc.pid) - cpu
-                    level["server_cpu_ms_per_turn"] = round(1000 * used / max(1, n * args.turns), 2)
-                    results.append(level)
+                    results.append(asyncio.run(level))
             finally:
                 server.stop()
     finally:

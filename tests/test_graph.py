@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -306,3 +307,41 @@ def test_patient_of_a_session_cannot_change(tmp_path: Path) -> None:
     sid = agent.new_session(patient_id="patient-a")
     with pytest.raises(InputError, match="about patient patient-a"):
         agent.ask("Hi", session_id=sid, patient_id="patient-b")
+
+
+def test_turns_on_an_event_loop_give_the_same_answers(tmp_path: Path) -> None:
+    # The service runs turns with ``aask``; the tool runs on a thread, the rest on the loop.
+    script = [call("lookup_guideline", topic="chest pain"), "ACS is likely [G1]."]
+    threaded, _ = make_agent(tmp_path / "a", list(script))
+    looped, model = make_agent(tmp_path / "b", [*script, "Still ACS [G1]."])
+    assert looped.runs_on_loop
+    expected = threaded.ask("Crushing chest pain, differential?")
+
+    async def two_turns() -> tuple[Any, Any]:
+        first = await looped.aask("Crushing chest pain, differential?")
+        return first, await looped.aask("And now?", session_id=first.session_id)
+
+    first, second = asyncio.run(two_turns())
+    assert first.text == expected.text and first.answer["citations"] == ["G1"]
+    assert first.evidence["G1"]["excerpt"] == PASSAGES["chest pain"]
+    assert second.answer["citations"] == ["G1"]
+    assert "Crushing chest pain" in model.prompt_text(-1)  # the second turn saw the first
+    assert [t["role"] for t in looped.turns(first.session_id)] == ["user", "assistant"] * 2
+    with pytest.raises(UnknownSession):
+        asyncio.run(looped.aask("Hello?", session_id="nosuchsession"))
+
+
+@pytest.mark.parametrize("every, per_turn", [("step", 4), ("turn", 1)])
+def test_checkpoint_every_step_or_once_per_turn(tmp_path: Path, every: str, per_turn: int) -> None:
+    script = [call("lookup_guideline", topic="sepsis"), "Sepsis bundle now [G1].", "Yes [G1]."]
+    agent, _ = make_agent(tmp_path, script, checkpoint_every=every)
+    sid = agent.new_session()
+    config = {"configurable": {"thread_id": sid}}
+    before = len(list(agent.checkpointer.list(config)))
+    agent.ask("Hypotension and fever.", session_id=sid)
+    written = len(list(agent.checkpointer.list(config))) - before
+    # intake, reason, act, reason, verify, respond (and the input): committed one by one,
+    # or once as the turn ends.
+    assert written >= per_turn if every == "step" else written == per_turn
+    assert agent.ask("Still sepsis?", session_id=sid).answer["citations"] == ["G1"]
+    assert [t["role"] for t in agent.turns(sid)] == ["user", "assistant"] * 2

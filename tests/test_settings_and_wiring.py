@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,32 @@ def test_sqlite_store_uses_wal_and_busy_timeout(tmp_path: Path) -> None:
     # A second connection (another process) can read while the first holds the file.
     other = sqlite3.connect(tmp_path / "s" / "sessions.sqlite")
     assert other.execute("SELECT COUNT(*) FROM checkpoints").fetchone() == (0,)
+
+
+def test_sqlite_store_serves_threads_reading_while_others_write(tmp_path: Path) -> None:
+    saver = open_sqlite_checkpointer(tmp_path / "sessions.sqlite")
+    graph = build_graph(Settings(data_dir=tmp_path), model=ScriptedChatModel(), tools=[])
+    graph = graph.copy(update={"checkpointer": saver})
+    problems: list[BaseException] = []
+
+    def session(n: int) -> None:
+        config = {"configurable": {"thread_id": f"s{n}"}}
+        try:
+            for k in range(20):
+                graph.update_state(config, {"patient_id": f"p{n}-{k}"}, as_node="respond")
+                values = graph.get_state(config).values
+                assert values["patient_id"] == f"p{n}-{k}"  # its own last write, never another's
+        except BaseException as exc:  # reported below
+            problems.append(exc)
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert problems == []
+    rows = saver.conn.execute("SELECT COUNT(DISTINCT thread_id) FROM checkpoints").fetchone()
+    assert rows == (8,)
 
 
 def test_graph_wiring_matches_snapshot() -> None:

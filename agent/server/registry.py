@@ -43,6 +43,7 @@ class _Sqlite:
             str(target), check_same_thread=False, timeout=10, isolation_level=None
         )
         self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # as the checkpoints: no fsync per row
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -81,9 +81,7 @@ async def chat_completions(
     check_uploads(uploads, max_images=s.max_images_per_turn, max_pixels=s.server_max_image_pixels)
     sid = x_lingshu_session
     if sid is None:
-        made = await service.call(
-            service.create_session, key, x_lingshu_patient, x_lingshu_mode, body.user
-        )
+        made = await service.acreate_session(key, x_lingshu_patient, x_lingshu_mode, body.user)
         sid = made["session_id"]
     headers = {"X-Lingshu-Session": sid}
     if body.stream:

@@ -79,7 +79,7 @@ async def create_session(
     """A new session; its patient is bound now and never changes."""
     service = service_of(request)
     body = body or NewSession()
-    made = await service.call(service.create_session, key, body.patient_id, body.mode)
+    made = await service.acreate_session(key, body.patient_id, body.mode)
     return SessionCreated(**made)
 
 

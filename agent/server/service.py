@@ -86,6 +86,18 @@ class Service:
         for close in self._closers:
             close()
 
+    async def acreate_session(
+        self, key: ApiKey, patient_id: str | None, mode: str | None, user: str | None = None
+    ) -> dict[str, Any]:
+        """``create_session`` from a route: on the event loop itself when it only writes to a
+        local session store (a thread would cost more than the work), else on a thread (a
+        patient is looked up in the EHR, which may be a remote server)."""
+        one_patient = key.patients is not None and len(key.patients) == 1
+        binds_patient = patient_id is not None or one_patient
+        if self.agent.runs_on_loop and not binds_patient:
+            return self.create_session(key, patient_id, mode, user)
+        return await self.call(self.create_session, key, patient_id, mode, user)
+
     async def aclose_model(self) -> None:
         """Close the model's connections that belong to this event loop."""
         close = getattr(self.agent.graph.deps.model, "aclose_loop_client", None)

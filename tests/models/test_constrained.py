@@ -6,6 +6,7 @@ the server path against a real loopback server speaking the OpenAI wire format.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from transformers import AutoTokenizer
 
 from agent.cli.options import build_settings
-from agent.models.calling import ModelCallFailed, call_model
+from agent.models.calling import ModelCallFailed, acall_model, call_model
 from agent.models.constrained import (
     MAX_STRING_CHARS,
     SERVER_REFUSED_NOTE,
@@ -245,3 +246,23 @@ def test_setting_from_environment_and_cli_flag(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("LINGSHU_CONSTRAINED_TOOLS", "sometimes")
     with pytest.raises(ValueError, match="constrained_tools"):
         Settings()
+
+
+def test_on_an_event_loop_the_request_and_the_refusal_handling_are_the_same() -> None:
+    refusal: dict[str, Any] = {"status": 400, "error": "extra fields: structured_outputs"}
+    replies = [refusal, {"content": "First answer."}, {"content": "Second answer."}]
+    messages = [SystemMessage("You are Lingshu."), HumanMessage("Zoom into the opacity.")]
+
+    async def two_turns(model: Any) -> list[Any]:
+        replies = [await acall_model(model, messages, [], offered=CONSTRAINT_TOOLS) for _ in "ab"]
+        await model.aclose_loop_client()
+        return replies
+
+    with serving(replies) as server:
+        first, second = asyncio.run(two_turns(load_chat_model(Settings(base_url=server.base_url))))
+    assert (first.text, second.text) == ("First answer.", "Second answer.")
+    assert second.response_metadata["lingshu_notes"] == [SERVER_REFUSED_NOTE]
+    constrained, retried, later = server.requests
+    assert "structural_tag" in constrained["structured_outputs"]
+    assert constrained["repetition_penalty"] == 1.05 and constrained["stop"] == ["<tool_response>"]
+    assert "structured_outputs" not in retried and "structured_outputs" not in later

@@ -93,7 +93,9 @@ def test_serve_with_two_worker_processes_on_sqlite(tmp_path: Path) -> None:
                 sids.append(http.post(server.url + "/v1/sessions", json={}).json()["session_id"])
                 for sid in sids:
                     for text in ("first", "second"):
-                        res = http.post(f"{server.url}/v1/sessions/{sid}/turns", json={"text": text})
+                        res = http.post(
+                            f"{server.url}/v1/sessions/{sid}/turns", json={"text": text}
+                        )
                         assert res.status_code == 200, res.text
                     assert res.json()["text"] == "Seen 2 questions: first | second"
         finally:
