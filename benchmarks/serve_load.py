@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,43 +82,50 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+async def post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    async with http.post(url, json=body) as res:
+        return res.status, await res.json(content_type=None)
+
+
 async def agent_session(
-    http: httpx.AsyncClient, turns: int, latencies: list[float], errors: list[str]
+    http: aiohttp.ClientSession, url: str, turns: int, latencies: list[float], errors: list[str]
 ) -> None:
-    made = await http.post("/v1/sessions", json={})
-    if made.status_code != 201:
-        errors.append(f"create {made.status_code}")
+    status, made = await post(http, url + "/v1/sessions", {})
+    if status != 201:
+        errors.append(f"create {status}")
         return
-    sid = made.json()["session_id"]
+    sid = made["session_id"]
     for i in range(turns):
         start = time.perf_counter()
         try:
-            res = await http.post(f"/v1/sessions/{sid}/turns", json={"text": f"Question {i + 1}"})
-        except httpx.HTTPError as exc:
+            status, res = await post(
+                http, f"{url}/v1/sessions/{sid}/turns", {"text": f"Question {i + 1}"}
+            )
+        except aiohttp.ClientError as exc:
             errors.append(type(exc).__name__)
             continue
         elapsed = time.perf_counter() - start
-        if res.status_code != 200 or res.json().get("produced_by") != "model":
-            reason = res.json().get("model_error") or "" if res.status_code == 200 else ""
-            errors.append(f"turn {res.status_code} {reason[:60]}".strip())
+        if status != 200 or res.get("produced_by") != "model":
+            reason = (res.get("model_error") or "") if status == 200 else ""
+            errors.append(f"turn {status} {reason[:60]}".strip())
             continue
         latencies.append(elapsed)
 
 
 async def model_session(
-    http: httpx.AsyncClient, turns: int, latencies: list[float], errors: list[str]
+    http: aiohttp.ClientSession, url: str, turns: int, latencies: list[float], errors: list[str]
 ) -> None:
     """The calibration: the same turns sent straight to the model server."""
     for i in range(turns):
         body = {"model": "lingshu", "messages": [{"role": "user", "content": f"Question {i}"}]}
         start = time.perf_counter()
         try:
-            res = await http.post("/chat/completions", json=body)
-        except httpx.HTTPError as exc:
+            status, _ = await post(http, url + "/chat/completions", body)
+        except aiohttp.ClientError as exc:
             errors.append(type(exc).__name__)
             continue
-        if res.status_code != 200:
-            errors.append(f"model {res.status_code}")
+        if status != 200:
+            errors.append(f"model {status}")
             continue
         latencies.append(time.perf_counter() - start)
 
@@ -133,16 +141,18 @@ async def run_level(
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=sessions, max_keepalive_connections=sessions)
 
     async def staggered(i: int) -> None:
         await asyncio.sleep(ramp_s * i / sessions)
-        await session(http, turns, latencies, errors)
+        await session(http, url, turns, latencies, errors)
 
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+    # aiohttp: a load client whose own cost stays flat with hundreds of connections.
+    connector = aiohttp.TCPConnector(limit=sessions)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
         # Warm-up: every worker's first turns (imports, connections, caches) are not
         # what a running service pays; one turn per session at this level first.
-        await asyncio.gather(*(session(http, 1, [], []) for _ in range(sessions)))
+        await asyncio.gather(*(session(http, url, 1, [], []) for _ in range(sessions)))
         cpu = cpu_seconds(server_pid) if server_pid else 0.0
         start = time.perf_counter()
         await asyncio.gather(*(staggered(i) for i in range(sessions)))
