@@ -60,7 +60,7 @@ class SessionSqliteSaver(SqliteSaver):
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:
-            conn = _connect(self.path)
+            conn = connect_sqlite(self.path)
             self._readers.conn = conn
         return conn
 
@@ -132,7 +132,9 @@ class SessionSqliteSaver(SqliteSaver):
         self.delete_thread(thread_id)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect_sqlite(path: Path) -> sqlite3.Connection:
+    """A connection to a store file shared by threads and processes: autocommit, a busy
+    timeout, no fsync per commit (WAL, set once by whoever creates the file)."""
     conn = sqlite3.connect(
         str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
     )
@@ -145,7 +147,7 @@ def open_sqlite_checkpointer(path: str | Path) -> SessionSqliteSaver:
     """A SQLite checkpointer threads and processes can share: WAL journal, busy timeout."""
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
-    conn = _connect(target)
+    conn = connect_sqlite(target)
     conn.execute("PRAGMA journal_mode=WAL")
     saver = SessionSqliteSaver(conn, target)
     saver.setup()

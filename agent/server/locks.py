@@ -20,6 +20,11 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+try:
+    import fcntl  # POSIX record locks: workers sharing a SQLite store on one machine
+except ImportError:  # pragma: no cover - Windows: `lingshu serve` keeps to one worker there
+    fcntl = None  # type: ignore[assignment]
+
 POLL_S = 0.05
 
 
@@ -37,7 +42,7 @@ class SessionLocks:
         self._pg: Any = None
         self._pg_guard = threading.Lock()
         self._fd: int | None = None
-        if lock_file is not None and pg_conninfo is None:
+        if lock_file is not None and pg_conninfo is None and fcntl is not None:
             lock_file.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
 
@@ -102,8 +107,6 @@ class SessionLocks:
 
     def _try_shared(self, key: int) -> bool:
         if self._fd is not None:
-            import fcntl
-
             try:
                 fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _offset(key))
             except OSError:
@@ -114,8 +117,6 @@ class SessionLocks:
 
     def _shared_release(self, key: int) -> None:
         if self._fd is not None:
-            import fcntl
-
             fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, _offset(key))
             return
         conn = self._pg

@@ -9,13 +9,12 @@ that value (never the value itself).
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from agent.checkpoints import sqlite_file
+from agent.checkpoints import connect_sqlite, sqlite_file
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS lingshu_server_sessions (
@@ -39,11 +38,8 @@ class _Sqlite:
     def __init__(self, path: str) -> None:
         target = sqlite_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            str(target), check_same_thread=False, timeout=10, isolation_level=None
-        )
+        self._conn = connect_sqlite(target)
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # as the checkpoints: no fsync per row
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
