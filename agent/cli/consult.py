@@ -12,16 +12,10 @@ from rich.panel import Panel
 
 from agent.cli.app import app
 from agent.cli.options import (
-    Backend,
-    BaseUrl,
-    Constrained,
-    DataDir,
     Mode,
-    Model,
-    ToolCalling,
-    build_settings,
     console,
     err,
+    with_model_settings,
 )
 from agent.report import to_json, to_markdown, write_report
 from agent.session import InputError, Lingshu, TurnResult, UnknownSession
@@ -142,6 +136,7 @@ def model_down_line(settings: Settings, reason: object) -> str:
 
 
 @app.command()
+@with_model_settings
 def consult(
     question: Annotated[str, typer.Argument(help="The clinical question.")],
     image: Images = None,
@@ -151,22 +146,10 @@ def consult(
     report: ReportPath = None,
     outline: OutlineDir = None,
     mode: Mode = None,
-    backend: Backend = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    tool_calling: ToolCalling = None,
-    constrained: Constrained = None,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Ask one question (with images and a patient) and print the cited answer."""
-    settings = build_settings(
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        tool_calling=tool_calling,
-        constrained=constrained,
-        data_dir=data_dir,
-    )
     agent = Lingshu(settings)
     run_turn(
         agent,
@@ -182,6 +165,7 @@ def consult(
 
 
 @app.command("report")
+@with_model_settings
 def imaging_report(
     image: Annotated[
         list[Path], typer.Option("--image", "-i", help="An image to report (repeat for several).")
@@ -194,22 +178,10 @@ def imaging_report(
     ),
     patient: Patient = None,
     as_json: AsJson = False,
-    backend: Backend = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    tool_calling: ToolCalling = None,
-    constrained: Constrained = None,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Write a structured imaging report (Findings / Impression) citing the images."""
-    settings = build_settings(
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        tool_calling=tool_calling,
-        constrained=constrained,
-        data_dir=data_dir,
-    )
     run_turn(
         Lingshu(settings),
         question,
@@ -230,26 +202,15 @@ CHAT_HELP = """Type a question and press Enter. Commands:
 
 
 @app.command()
+@with_model_settings
 def chat(
     patient: Patient = None,
     session: SessionId = None,
     mode: Mode = None,
-    backend: Backend = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    tool_calling: ToolCalling = None,
-    constrained: Constrained = None,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """A multi-turn consultation in the terminal; the session is saved after every step."""
-    settings = build_settings(
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        tool_calling=tool_calling,
-        constrained=constrained,
-        data_dir=data_dir,
-    )
     agent = Lingshu(settings)
     if session and not agent.exists(session):
         err.print(f"[red]Error:[/red] no session {session!r} in {settings.sessions_path}")

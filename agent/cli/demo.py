@@ -15,15 +15,9 @@ import typer
 from agent.cli.app import app
 from agent.cli.consult import AsJson, run_turn
 from agent.cli.options import (
-    Backend,
-    BaseUrl,
-    Constrained,
-    DataDir,
-    Model,
-    ToolCalling,
-    build_settings,
     console,
     err,
+    with_model_settings,
 )
 from agent.session import Lingshu
 from agent.settings import Settings
@@ -94,6 +88,7 @@ def prepare_demo_stores(settings: Settings, *, quiet: bool = False) -> None:
 
 
 @app.command()
+@with_model_settings
 def demo(
     case: Annotated[
         str, typer.Option("--case", "-c", help=f"Which bundled case: {', '.join(CASES)}.")
@@ -102,26 +97,14 @@ def demo(
         str | None, typer.Option("--question", "-q", help="Ask something else about the case.")
     ] = None,
     as_json: AsJson = False,
-    backend: Backend = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    tool_calling: ToolCalling = None,
-    constrained: Constrained = None,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Run a bundled sample case end to end (default: the synthetic chest-pain patient)."""
     chosen = CASES.get(case)
     if chosen is None:
         err.print(f"[red]Error:[/red] no demo case {case!r}; choose one of {', '.join(CASES)}")
         raise typer.Exit(2)
-    settings = build_settings(
-        backend=backend,
-        model=model,
-        base_url=base_url,
-        tool_calling=tool_calling,
-        constrained=constrained,
-        data_dir=data_dir,
-    )
     prepare_demo_stores(settings, quiet=as_json)
     images = demo_image_paths(settings.data_dir / "demo-images") if chosen.images else {}
     text = question or chosen.question

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -59,3 +62,37 @@ def build_settings(**options: Any) -> Settings:
     except ValueError as exc:
         err.print(f"[red]Invalid setting:[/red] {exc}")
         raise typer.Exit(2) from None
+
+
+MODEL_OPTIONS: dict[str, Any] = {
+    "backend": Backend,
+    "model": Model,
+    "base_url": BaseUrl,
+    "tool_calling": ToolCalling,
+    "constrained": Constrained,
+    "data_dir": DataDir,
+}
+"""The options every consultation command takes, in the order ``--help`` lists them."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def with_model_settings(command: F) -> F:
+    """Give a command the model options (``--backend`` ... ``--data-dir``); the command
+    declares ``settings: Settings`` instead and receives them built (``build_settings``)."""
+    own = inspect.signature(command, eval_str=True)
+    kept = [p for p in own.parameters.values() if p.name != "settings"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in MODEL_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        options = {name: kwargs.pop(name, None) for name in MODEL_OPTIONS}
+        return command(*args, settings=build_settings(**options), **kwargs)
+
+    signature = own.replace(parameters=[*kept, *added])
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    return run  # type: ignore[return-value]
