@@ -36,7 +36,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.server.conftest import ServeProcess, free_port  # noqa: E402
+from tests.loopback import free_port  # noqa: E402
+from tests.server.conftest import ServeProcess  # noqa: E402
 
 ANSWER = "Chest pain with ST changes: exclude acute coronary syndrome first."
 

@@ -7,12 +7,13 @@ chunks) and records every request, so tests can check what the client sent.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import ThreadedHTTP, send_json
 
 Reply = dict[str, Any]
 """``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments": {...}}]}``,
@@ -24,21 +25,18 @@ class OpenAICompatibleServer:
         self.replies = list(replies)
         self.model = model
         self.requests: list[dict[str, Any]] = []
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._http = ThreadedHTTP(self._handler(), "/v1")
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self._http.base_url
 
     def start(self) -> OpenAICompatibleServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -75,12 +73,7 @@ class OpenAICompatibleServer:
                     self._json(200, _completion(server.model, reply))
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, payload)
 
             def _stream(self, reply: Reply) -> None:
                 self.send_response(200)

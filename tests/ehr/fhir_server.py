@@ -10,18 +10,17 @@ resources into results (a misbehaving server).
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from knowledge.ehr.embedded import importable_files, read_file_resources
 from knowledge.ehr.parse import codes_of, date_of, patient_of
+from tests.loopback import ThreadedHTTP, send_json
 
 
 @dataclass
@@ -46,22 +45,18 @@ class FhirTestServer:
             for resource, _where in read_file_resources(path):
                 if isinstance(resource, dict) and resource.get("id"):
                     self.resources[(resource["resourceType"], resource["id"])] = resource
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._http = ThreadedHTTP(self._handler(), "/fhir")
 
     @property
     def base_url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/fhir"
+        return self._http.base_url
 
     def __enter__(self) -> FhirTestServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
 
     # --- search semantics ---------------------------------------------------------------------
     def search(self, rtype: str, query: dict[str, list[str]]) -> list[dict[str, Any]]:
@@ -109,12 +104,7 @@ class FhirTestServer:
                 return self._send(404, {})
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/fhir+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body, "application/fhir+json")
 
         return Handler
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,12 +20,7 @@ from knowledge.guidelines import (
     ingest_paths,
 )
 from tests.guidelines.conftest import write_md
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.loopback import free_port
 
 
 def _chroma_binary() -> str:
@@ -49,7 +43,7 @@ def _heartbeat(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     log = (data / "server.log").open("wb")
     process = subprocess.Popen(

@@ -7,11 +7,9 @@ import glob
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +18,6 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-import uvicorn
 from langchain_core.tools import InjectedToolArg, tool
 
 from agent.resources import Resources
@@ -31,6 +28,7 @@ from agent.settings import Settings
 from knowledge.ehr.demo import ensure_demo_patients
 from knowledge.imaging import ImageStore
 from tests.fakes import ScriptedChatModel
+from tests.loopback import free_port
 from tools.runtime import ToolArtifact, ToolContext
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -67,45 +65,12 @@ def lookup_guideline(
     return f'<guideline id="{eid}">{PASSAGE}</guideline>', {"evidence": [eid]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def keys_entries() -> list[dict[str, Any]]:
     return [
         key_entry("ward-a", KEY_A, None),
         key_entry("ward-b", KEY_B, ["pneumonia", "sepsis"]),
         key_entry("one-patient", KEY_ONE, ["chest-pain"]),
     ]
-
-
-class InThreadServer:
-    """The app under a real uvicorn on loopback, in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> InThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the in-thread server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture(scope="session")

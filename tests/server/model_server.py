@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+
+from tests.loopback import ThreadedUvicorn
 
 Reply = Callable[[dict[str, Any]], str]
 ASGIMessage = dict[str, Any]
@@ -81,13 +81,7 @@ class DelayedModelServer:
 
     def __init__(self, reply: Reply = echo_history, delay_s: float = 0.0) -> None:
         self.app = ModelApp(reply, delay_s)
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", backlog=1024)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._server = ThreadedUvicorn(self.app, lifespan="off", backlog=1024)
 
     @property
     def requests(self) -> list[dict[str, Any]]:
@@ -103,22 +97,14 @@ class DelayedModelServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._sock.getsockname()[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self._server.url + "/v1"
 
     def __enter__(self) -> DelayedModelServer:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the model server did not start")
-            time.sleep(0.01)
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._sock.close()
+        self._server.__exit__(*exc)
 
 
 async def _send(send: Any, status: int, payload: dict[str, Any]) -> None:

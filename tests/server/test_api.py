@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from tests.fakes import call
-from tests.server.conftest import KEY_A, KEY_B, KEY_ONE, PASSAGE, InThreadServer, make_service
+from tests.loopback import ThreadedUvicorn
+from tests.server.conftest import KEY_A, KEY_B, KEY_ONE, PASSAGE, make_service
 
 
 def png_bytes(width: int = 256, height: int = 320) -> bytes:
@@ -53,7 +54,7 @@ def test_consultation_turns_stream_and_read_back(tmp_path: Path, ehr_path: Path)
         "Repeat troponin at 1-3 hours as the guideline says [G1].",
     ]
     app, model = make_service(tmp_path, script, ehr_path, server_api_keys=[])
-    with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ThreadedUvicorn(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         made = http.post("/v1/sessions", json={"patient_id": "chest-pain"})
         assert made.status_code == 201
         sid = made.json()["session_id"]
@@ -100,7 +101,7 @@ def test_stream_shows_tool_steps_as_they_happen(tmp_path: Path) -> None:
         "Troponin first [G1].",
     ]
     app, _ = make_service(tmp_path, script)
-    with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ThreadedUvicorn(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         sid = http.post("/v1/sessions", json={}).json()["session_id"]
         with http.stream(
             "POST",
@@ -120,7 +121,7 @@ def test_images_by_multipart_and_data_url_with_regions(tmp_path: Path) -> None:
     zoom = call("zoom", image_id="I1", box=[0.5, 0.5, 1.0, 1.0])
     script = ["Looking closer.\n" + zoom, "Dense opacity lower right [I1, I2].", "Same image [I3]."]
     app, _ = make_service(tmp_path, script)
-    with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ThreadedUvicorn(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         sid = http.post("/v1/sessions", json={}).json()["session_id"]
         res = http.post(
             f"/v1/sessions/{sid}/turns",
@@ -149,7 +150,7 @@ def test_keys_isolate_sessions_and_bind_patients(tmp_path: Path, ehr_path: Path)
     from tests.server.conftest import keys_entries
 
     app, _ = make_service(tmp_path, ["An answer."] * 4, ehr_path, server_api_keys=keys_entries())
-    with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ThreadedUvicorn(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.post("/v1/sessions", json={}).status_code == 401
         assert http.post("/v1/sessions", json={}, headers=auth("wrong")).status_code == 401
 
@@ -218,7 +219,7 @@ def test_bad_requests_get_clear_4xx(
         server_max_image_pixels=50_000,
         max_images_per_turn=2,
     )
-    with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ThreadedUvicorn(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         sid = http.post("/v1/sessions", json={}).json()["session_id"]
         headers = {"Content-Type": "application/json"} if "content" in kwargs else {}
         res = http.post(f"/v1/sessions/{sid}/turns", headers=headers, **kwargs)
@@ -236,7 +237,7 @@ def test_one_turn_at_a_time_per_session(tmp_path: Path) -> None:
         return "A slow answer."
 
     app, _ = make_service(tmp_path, [slow, slow, slow], server_lock_wait_s=0)
-    with InThreadServer(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ThreadedUvicorn(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         sid = http.post("/v1/sessions", json={}).json()["session_id"]
         results: list[httpx.Response] = []
 
@@ -262,7 +263,7 @@ def test_access_log_has_no_identifiers(
     app, _ = make_service(tmp_path, ["Fine."], ehr_path)
     with (
         caplog.at_level(logging.INFO, logger="lingshu.access"),
-        InThreadServer(app) as server,
+        ThreadedUvicorn(app) as server,
         httpx.Client(base_url=server.url, timeout=30) as h,
     ):
         sid = h.post("/v1/sessions", json={"patient_id": "sepsis"}).json()["session_id"]

@@ -9,7 +9,8 @@ import openai
 import pytest
 
 from tests.fakes import call
-from tests.server.conftest import KEY_A, KEY_B, InThreadServer, keys_entries, make_service
+from tests.loopback import ThreadedUvicorn
+from tests.server.conftest import KEY_A, KEY_B, keys_entries, make_service
 from tests.server.test_api import png_bytes
 
 
@@ -20,7 +21,7 @@ def test_plain_and_streamed_chat_continue_one_session(tmp_path: Path) -> None:
         "Repeat it at 1-3 hours [G1].",
     ]
     app, model = make_service(tmp_path, script, server_api_keys=keys_entries())
-    with InThreadServer(app) as server:
+    with ThreadedUvicorn(app) as server:
         client = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY_A, max_retries=0)
         assert [m.id for m in client.models.list()] == ["lingshu"]
         first = client.chat.completions.create(
@@ -69,7 +70,7 @@ def test_image_parts_header_session_and_bad_requests(tmp_path: Path) -> None:
     script = ["I see one image [I1].", "Still [I1]."]
     app, _ = make_service(tmp_path, script)
     url = "data:image/png;base64," + base64.b64encode(png_bytes()).decode()
-    with InThreadServer(app) as server:
+    with ThreadedUvicorn(app) as server:
         client = openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
         raw = client.chat.completions.with_raw_response.create(
             model="lingshu",

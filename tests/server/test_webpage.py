@@ -15,7 +15,8 @@ import pytest
 from PIL import Image
 
 from tests.fakes import call
-from tests.server.conftest import PASSAGE, InThreadServer, make_service, need
+from tests.loopback import ThreadedUvicorn
+from tests.server.conftest import PASSAGE, make_service, need
 from tests.server.test_api import png_bytes
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -72,7 +73,7 @@ def test_consultation_in_the_browser(tmp_path: Path, ehr_path: Path, browser: An
     ]
     app, _ = make_service(tmp_path, script, ehr_path)
     wait = WebDriverWait(browser, 30)
-    with InThreadServer(app) as server:
+    with ThreadedUvicorn(app) as server:
         browser.get(server.url + "/")
         wait.until(lambda d: len(Select(d.find_element(By.ID, "patient")).options) > 5)
         Select(browser.find_element(By.ID, "patient")).select_by_value("chest-pain")
