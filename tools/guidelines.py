@@ -105,15 +105,7 @@ def _cite(hit: Any, shown_text: str, ctx: ToolContext) -> str:
     where = f"{chunk.title} — {chunk.section}" if chunk.section else chunk.title
     source = " ".join(str(p) for p in (chunk.publisher, chunk.year) if p)
     label = f"{where} ({source})" if source else where
-    citation = {
-        "title": chunk.title,
-        "section": chunk.section,
-        "publisher": chunk.publisher,
-        "year": chunk.year,
-        "url": chunk.url,
-        "page": chunk.page,
-        "source_path": chunk.source,
-        "chunk_id": chunk.id,
+    citation = chunk.citation() | {
         "content_hash": chunk.content_hash,
         "score": round(float(hit.score), 6),
     }

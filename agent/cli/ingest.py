@@ -215,16 +215,8 @@ def search(
 
 def _passage(rank: int, hit: Any) -> dict[str, Any]:
     chunk = hit.chunk
-    return {
-        "rank": rank,
-        "score": round(float(hit.score), 6),
-        "chunk_id": chunk.id,
-        "title": chunk.title,
-        "section": chunk.section,
-        "publisher": chunk.publisher,
-        "year": chunk.year,
-        "url": chunk.url,
-        "page": chunk.page,
-        "source_path": chunk.source,
-        "text": chunk.text,
-    }
+    return (
+        {"rank": rank, "score": round(float(hit.score), 6)}
+        | chunk.citation()
+        | {"text": chunk.text}
+    )

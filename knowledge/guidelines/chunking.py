@@ -62,6 +62,19 @@ class Chunk:
         head = f"{self.title}. {self.section}." if self.section else f"{self.title}."
         return f"{head}\n{self.text}"
 
+    def citation(self) -> dict[str, Any]:
+        """Where the passage comes from, as a reference shows it."""
+        return {
+            "title": self.title,
+            "section": self.section,
+            "publisher": self.publisher,
+            "year": self.year,
+            "url": self.url,
+            "page": self.page,
+            "source_path": self.source,
+            "chunk_id": self.id,
+        }
+
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for Chroma (scalars only; one boolean key per tag for filters)."""
         meta: dict[str, Any] = {
