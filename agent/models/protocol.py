@@ -155,41 +155,44 @@ def _loads_tolerant(block: str) -> Any:
     raise ValueError("invalid JSON")  # pragma: no cover - json.loads(body) succeeded above
 
 
-def _cut_after_object(body: str) -> str | None:
-    """The first balanced JSON object of ``body`` (drops trailing prose)."""
-    depth, in_string, escaped = 0, False, False
+def _brackets(body: str) -> tuple[list[tuple[int, str]], bool]:
+    """The braces and brackets of ``body`` outside JSON strings, with their positions, and
+    whether a string is still open at the end."""
+    found: list[tuple[int, str]] = []
+    in_string, escaped = False, False
     for i, ch in enumerate(body):
         if in_string:
             escaped = ch == "\\" and not escaped
             if ch == '"' and not escaped:
                 in_string = False
-            continue
-        if ch == '"':
+        elif ch == '"':
             in_string = True
-        elif ch in "{[":
+        elif ch in "{[]}":
+            found.append((i, ch))
+    return found, in_string
+
+
+def _cut_after_object(body: str) -> str | None:
+    """The first balanced JSON object of ``body`` (drops trailing prose)."""
+    depth = 0
+    for i, ch in _brackets(body)[0]:
+        if ch in "{[":
             depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 0:
-                return body[: i + 1]
+            continue
+        depth -= 1
+        if depth == 0:
+            return body[: i + 1]
     return None
 
 
 def _close(body: str) -> str | None:
     """Add the closing braces/brackets an object cut short is missing (at most two)."""
+    found, in_string = _brackets(body)
     stack: list[str] = []
-    in_string, escaped = False, False
-    for ch in body:
-        if in_string:
-            escaped = ch == "\\" and not escaped
-            if ch == '"' and not escaped:
-                in_string = False
-            continue
-        if ch == '"':
-            in_string = True
-        elif ch in "{[":
+    for _, ch in found:
+        if ch in "{[":
             stack.append("}" if ch == "{" else "]")
-        elif ch in "}]" and stack:
+        elif stack:
             stack.pop()
     if in_string or not stack or len(stack) > 2:
         return None
