@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from agent.report import write_report
+from tests.chromium import HEADLESS_CHROMIUM
 
 WIDTH, HEIGHT = 1200, 3400
 RED = (176, 0, 32)  # the banner
@@ -40,14 +41,7 @@ def screenshot(browser: str, html: Path, tmp_path: Path) -> np.ndarray:
     png = tmp_path / "shot.png"
     command = [
         browser,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *HEADLESS_CHROMIUM,
         "--host-resolver-rules=MAP * ~NOTFOUND",
         f"--user-data-dir={tmp_path / 'profile'}",
         f"--window-size={WIDTH},{HEIGHT}",

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.chromium import HEADLESS_CHROMIUM
 from tests.fakes import call
 from tests.loopback import ThreadedUvicorn
 from tests.server.conftest import PASSAGE, make_service, need
@@ -22,14 +23,7 @@ from tests.server.test_api import png_bytes
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_CHROMIUM,
     "--disable-dev-shm-usage",
     "--window-size=1280,900",
 ]
