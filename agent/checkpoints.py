@@ -57,6 +57,15 @@ class SessionSqliteSaver(SqliteSaver):
         finally:
             cur.close()
 
+    def has_thread(self, thread_id: str) -> bool:
+        """Whether a thread has a checkpoint, without reading (or decoding) it."""
+        with self.cursor(transaction=False) as cur:
+            cur.execute(
+                "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' LIMIT 1",
+                (thread_id,),
+            )
+            return cur.fetchone() is not None
+
     def _reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if conn is None:

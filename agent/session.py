@@ -22,7 +22,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Checkpointer, Durability
 
-from agent.checkpoints import open_checkpointer
+from agent.checkpoints import SessionSqliteSaver, open_checkpointer
 from agent.graph import build_graph
 from agent.prompting import is_user_turn
 from agent.resources import Resources, open_resources
@@ -96,7 +96,10 @@ class Lingshu:
         return session_id
 
     def exists(self, session_id: str) -> bool:
-        return self.graph.checkpointer.get_tuple(_config(session_id)) is not None
+        checkpointer = self.graph.checkpointer
+        if isinstance(checkpointer, SessionSqliteSaver):  # one indexed row, nothing decoded
+            return checkpointer.has_thread(session_id)
+        return checkpointer.get_tuple(_config(session_id)) is not None
 
     def delete(self, session_id: str) -> None:
         """Remove every checkpoint of a session (raises UnknownSession)."""
@@ -231,6 +234,10 @@ class Lingshu:
         if session_id is None:
             session_id = self.new_session(patient_id=patient_id, mode=mode)
             bound = patient_id
+        elif patient_id is None:  # nothing to compare with the session's patient
+            if not self.exists(session_id):
+                raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
+            bound = None
         else:
             bound = self._stored(session_id).get("patient_id")
             if patient_id and bound and patient_id != bound:

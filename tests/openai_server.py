@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.loopback import ThreadedHTTP, send_json
 
 Reply = dict[str, Any]
 """``{"content": "..."}``, ``{"tool_calls": [{"name": ..., "arguments": {...}}]}``,
-or ``{"status": 500, "error": "..."}``."""
+or ``{"status": 500, "error": "..."}``; ``"delay_s"`` holds the answer back that long."""
 
 
 class OpenAICompatibleServer:
@@ -25,6 +26,8 @@ class OpenAICompatibleServer:
         self.replies = list(replies)
         self.model = model
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.targets: list[str] = []  # the request line's target: absolute through a proxy
         self._http = ThreadedHTTP(self._handler(), "/v1")
 
     @property
@@ -57,13 +60,16 @@ class OpenAICompatibleServer:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append(body)
-                if self.path.rstrip("/") != "/v1/chat/completions":
+                server.headers.append(dict(self.headers.items()))
+                server.targets.append(self.path)
+                if urlsplit(self.path).path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found"}})
                     return
                 if not server.replies:
                     self._json(500, {"error": {"message": "script exhausted"}})
                     return
                 reply = server.replies.pop(0)
+                time.sleep(reply.get("delay_s", 0))
                 if "status" in reply:
                     self._json(reply["status"], {"error": {"message": reply.get("error", "error")}})
                     return

@@ -5,19 +5,29 @@ to ask the server to constrain tool calls (vLLM ``structured_outputs``; see
 :mod:`agent.models.constrained`). A server that refuses is detected from its answer.
 
 Plain (not streamed) chat completions take a shorter road: the request body that
-``ChatOpenAI`` builds goes to the server as it is, through the same ``openai``
-client (so the same retries, timeouts and error types), without the SDK re-checking
-every field of every message against its typed schema on the way out and building
-typed objects on the way back. On a busy service that checking was the largest
-single cost of a turn (benchmarks/serve_load.py); streaming, structured-output
-parsing and the Responses API keep the stock path.
+``ChatOpenAI`` builds goes to the server as it is, without the SDK re-checking every
+field of every message against its typed schema on the way out and building typed
+objects on the way back. On a busy service that checking was the largest single cost
+of a turn (benchmarks/serve_load.py). Sync calls go through the ``openai`` client.
+Async calls go straight over aiohttp (:class:`_AioLane`), with the SDK's retry policy,
+timeouts and error types, which cost a third of the SDK's own async path in CPU;
+a client configured with its own HTTP client, a proxy or a credential provider
+keeps the SDK. Streaming, structured-output parsing and the Responses API keep the
+stock path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 import weakref
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from time import time
 from typing import Any, Literal
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -26,7 +36,13 @@ from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr
 
+try:  # the HTTP types the openai client raises with: httpx2 from openai 3, httpx before
+    import httpx2 as _http
+except ImportError:  # pragma: no cover - depends on the installed openai
+    import httpx as _http  # type: ignore[no-redef]
+
 _REQUEST_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
+_RETRY_AFTER_MAX_S = 120.0  # the SDK's: a longer Retry-After is not waited for
 
 
 class LingshuChatOpenAI(ChatOpenAI):
@@ -36,6 +52,9 @@ class LingshuChatOpenAI(ChatOpenAI):
     """Send vLLM's ``structured_outputs`` for the offered tools (off: never)."""
 
     _clients_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
+    )
+    _lanes_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
 
@@ -66,10 +85,32 @@ class LingshuChatOpenAI(ChatOpenAI):
         if self._needs_stock_path(payload):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
         body, options = _request(payload)
+        lane = self._lane()
+        if lane is not None and not options:
+            return self._result(await lane.post(body))
         response = await self._loop_client().post(
             "/chat/completions", body=body, options=options, cast_to=object
         )
         return self._result(response)
+
+    def _lane(self) -> _AioLane | None:
+        """The running loop's aiohttp lane, or None where the SDK must carry the call."""
+        loop = asyncio.get_running_loop()
+        lane = self._lanes_by_loop.get(loop, False)
+        if lane is False:
+            lane = _AioLane.for_client(self.root_async_client) if self._plain_client() else None
+            self._lanes_by_loop[loop] = lane
+        return lane
+
+    def _plain_client(self) -> bool:
+        client = self.root_async_client
+        return (
+            self.http_async_client is None
+            and not self.openai_proxy
+            and getattr(client, "_provider_runtime", None) is None
+            and getattr(client, "workload_identity", None) is None
+            and bool(client.auth_headers)
+        )
 
     def _loop_client(self) -> Any:
         """The async client for the running event loop, over aiohttp where it is installed.
@@ -90,10 +131,14 @@ class LingshuChatOpenAI(ChatOpenAI):
         return client
 
     async def aclose_loop_client(self) -> None:
-        """Close this event loop's client (a service calls it as it shuts down)."""
-        client = self._clients_by_loop.pop(asyncio.get_running_loop(), None)
+        """Close this event loop's clients (a service calls it as it shuts down)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients_by_loop.pop(loop, None)
         if client is not None and client is not self.root_async_client:
             await client.close()
+        lane = self._lanes_by_loop.pop(loop, None)
+        if lane:
+            await lane.session.close()
 
     def _needs_stock_path(self, payload: dict[str, Any]) -> bool:
         return bool(
@@ -121,3 +166,143 @@ def _request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if payload.get("timeout") is not None:
         options["timeout"] = payload["timeout"]
     return body, options
+
+
+@dataclass
+class _AioLane:
+    """Chat completions over one event loop's aiohttp session, as the ``openai`` client
+    would send them: its headers, timeouts, retries (connection errors, timeouts, 408,
+    409, 429 and 5xx, with its back-off and ``Retry-After``) and its exception types."""
+
+    client: Any  # the AsyncOpenAI it stands in for: headers, limits and error types
+    session: Any  # aiohttp.ClientSession
+    url: str
+    headers: dict[str, str]
+    timeout: Any  # aiohttp.ClientTimeout
+    proxy: str | None = None
+
+    @classmethod
+    def for_client(cls, client: Any) -> _AioLane | None:
+        try:
+            import aiohttp
+        except ImportError:  # the extra is missing: the SDK carries the calls
+            return None
+        headers = {
+            k: v
+            for k, v in {**client.default_headers, **client.auth_headers}.items()
+            if isinstance(v, str)
+        }
+        limit = client.timeout
+        if isinstance(limit, _http.Timeout):
+            timeout = aiohttp.ClientTimeout(sock_connect=limit.connect, sock_read=limit.read)
+        else:  # a number of seconds (or None) for every phase, as httpx reads it
+            timeout = aiohttp.ClientTimeout(sock_connect=limit, sock_read=limit)
+        # The SDK's pool holds up to 1,000 connections; aiohttp's default would be 100.
+        # The proxy is read from the environment once, as httpx does: aiohttp's
+        # ``trust_env`` would read it (and ~/.netrc) again on every request.
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000))
+        url = str(client.base_url).rstrip("/") + "/chat/completions"
+        return cls(client, session, url, headers, timeout, _env_proxy(url))
+
+    async def post(self, body: dict[str, Any]) -> Any:
+        import aiohttp
+
+        data = json.dumps(body).encode()
+        retries = self.client.max_retries
+        for taken in range(retries + 1):
+            last = taken == retries
+            try:
+                async with self.session.post(
+                    self.url,
+                    data=data,
+                    headers=self.headers,
+                    timeout=self.timeout,
+                    proxy=self.proxy,
+                ) as res:
+                    content = await res.read()
+                    status, headers = res.status, res.headers
+            except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
+                if last:
+                    raise openai.APITimeoutError(request=self._request()) from exc
+                await asyncio.sleep(_backoff(taken, None))
+                continue
+            except (aiohttp.ClientError, OSError) as exc:
+                if last:
+                    raise openai.APIConnectionError(request=self._request()) from exc
+                await asyncio.sleep(_backoff(taken, None))
+                continue
+            if 200 <= status < 300:
+                try:
+                    return json.loads(content)
+                except ValueError:
+                    return content.decode(errors="replace")
+            if not last and _should_retry(status, headers):
+                await asyncio.sleep(_backoff(taken, headers))
+                continue
+            response = _http.Response(
+                status, headers=list(headers.items()), content=content, request=self._request()
+            )
+            raise self._status_error(response)
+        raise AssertionError("unreachable: the last try returns or raises")
+
+    def _request(self) -> _http.Request:
+        return _http.Request("POST", self.url)
+
+    def _status_error(self, response: _http.Response) -> openai.APIStatusError:
+        make = getattr(self.client, "_make_status_error_from_response", None)
+        if make is not None:  # the SDK's own mapping: BadRequestError, RateLimitError, ...
+            error: openai.APIStatusError = make(response)
+            return error
+        return openai.APIStatusError(
+            f"Error code: {response.status_code}", response=response, body=response.text
+        )
+
+
+def _env_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (HTTP(S)_PROXY, NO_PROXY), if any."""
+    parts = urlsplit(url)
+    proxy = getproxies().get(parts.scheme)
+    if not proxy or proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
+def _should_retry(status: int, headers: Any) -> bool:
+    """The SDK's rule: the server's ``x-should-retry`` first, then the status."""
+    after = _retry_after(headers)
+    if after is not None and after > _RETRY_AFTER_MAX_S:
+        return False
+    said = headers.get("x-should-retry")
+    if said in ("true", "false"):
+        return said == "true"
+    return status in (408, 409, 429) or status >= 500
+
+
+def _backoff(taken: int, headers: Any) -> float:
+    """Seconds before the next try: the server's Retry-After, else 0.5 s doubling to 8 s,
+    less up to a quarter at random."""
+    after = _retry_after(headers) if headers is not None else None
+    if after is not None and 0 < after <= _RETRY_AFTER_MAX_S:
+        return after
+    return min(0.5 * 2.0**taken, 8.0) * (1 - 0.25 * random.random())
+
+
+def _retry_after(headers: Any) -> float | None:
+    if headers is None:
+        return None
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return float(ms) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(value).timestamp() - time()
+    except (TypeError, ValueError):
+        return None

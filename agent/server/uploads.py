@@ -92,6 +92,9 @@ def check_uploads(uploads: list[Upload], *, max_images: int, max_pixels: int) ->
 @contextmanager
 def written(uploads: list[Upload]) -> Iterator[list[Path]]:
     """The uploads as files in a temporary folder, for the duration of the turn."""
+    if not uploads:
+        yield []
+        return
     with tempfile.TemporaryDirectory(prefix="lingshu-upload-") as tmp:
         paths = []
         for i, upload in enumerate(uploads):
