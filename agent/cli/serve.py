@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from agent.cli.app import app
 from agent.server.service import is_postgres
+from agent.server.workers import LOG_FORMAT, Supervisor, balanced_workers_supported
 from agent.settings import Settings
 
 KEEP_ALIVE_S = 75
@@ -66,16 +67,26 @@ def serve(
             "(make keys with `lingshu api-key`)"
         )
     console.print(f"[green]Lingshu[/green] on http://{escape(host)}:{port}/  (API docs at /docs)")
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+    options: dict[str, Any] = {
+        "access_log": False,  # agent.server logs requests without identifiers instead
+        "timeout_keep_alive": KEEP_ALIVE_S,
+        "log_level": log_level,
+    }
+    if workers > 1 and balanced_workers_supported():
+        try:
+            code = Supervisor(host, port, workers, options).run()
+        except OSError as exc:
+            console.print(f"[red]error:[/red] cannot listen on {escape(host)}:{port}: {exc}")
+            raise typer.Exit(1) from exc
+        raise typer.Exit(code)
     uvicorn.run(
         "agent.server.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        access_log=False,  # agent.server logs requests without identifiers instead
-        timeout_keep_alive=KEEP_ALIVE_S,
-        log_level=log_level,
+        **options,
     )
 
 

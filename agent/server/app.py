@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -79,9 +80,9 @@ def _add_health(app: FastAPI) -> None:
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        """The process is up."""
-        return {"status": "ok"}
+    def healthz() -> dict[str, Any]:
+        """The process is up (``worker``: the process that answered)."""
+        return {"status": "ok", "worker": os.getpid()}
 
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:

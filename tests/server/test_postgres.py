@@ -3,7 +3,13 @@ the same sessions, one turn at a time."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -82,6 +88,23 @@ def test_two_workers_share_sessions_and_serialise_turns(
     assert sid not in logs
 
 
+def _workers_answering(url: str, connections: int = 24) -> set[int]:
+    """The worker pids that answer ``connections`` fresh connections (one request each)."""
+    pids = set()
+    for _ in range(connections):
+        with httpx.Client(timeout=10) as fresh:
+            pids.add(fresh.get(url + "/healthz").json()["worker"])
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_serve_with_two_worker_processes_on_sqlite(tmp_path: Path) -> None:
     with DelayedModelServer() as model:
         env = serve_env(tmp_path, base_url=model.base_url)
@@ -98,9 +121,32 @@ def test_serve_with_two_worker_processes_on_sqlite(tmp_path: Path) -> None:
                         )
                         assert res.status_code == 200, res.text
                     assert res.json()["text"] == "Seen 2 questions: first | second"
+
+            # New connections are spread over both workers (each has its own socket),
+            # not all taken by whichever worker woke first.
+            workers = _workers_answering(server.url)
+            assert len(workers) == 2
+
+            # A worker that dies is replaced; the sessions live on in the store.
+            gone = workers.pop()
+            os.kill(gone, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while True:
+                now = _workers_answering(server.url, 8)
+                if len(now) == 2 and gone not in now:
+                    break
+                assert time.monotonic() < deadline, f"no replacement worker: {now}"
+                time.sleep(0.5)
+            with httpx.Client(timeout=60, headers=ha) as http:
+                res = http.post(f"{server.url}/v1/sessions/{sids[0]}/turns", json={"text": "third"})
+            assert res.json()["text"] == "Seen 3 questions: first | second | third"
+            serving = _workers_answering(server.url)
         finally:
             logs = server.stop()
-    assert logs.count("Application startup complete") == 2, logs[-2000:]
+    assert gone not in serving and len(serving) == 2
+    assert not any(_alive(pid) for pid in serving)  # stopping the service stops its workers
+    assert logs.count("Application startup complete") == 3, logs[-2000:]
+    assert "restarting it" in logs
 
 
 @pytest.mark.parametrize("patients", [["sepsis"], None])
@@ -144,3 +190,16 @@ def test_langgraph_json_names_a_graph_factory(
     monkeypatch.setenv("LINGSHU_DATA_DIR", str(tmp_path / "data"))
     graph = getattr(module, name)()
     assert {"intake", "reason", "act", "verify", "respond"} <= set(graph.get_graph().nodes)
+
+
+def test_workers_on_a_port_already_taken_fail_clearly(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = [sys.executable, "-m", "agent.cli", "serve", "--port", str(port), "--workers", "2"]
+        done = subprocess.run(
+            argv, env=serve_env(tmp_path), capture_output=True, text=True, timeout=120
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
