@@ -36,11 +36,12 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from langchain_core.tools import BaseTool
 
-from agent.models.protocol import tool_specs
+from agent.models.protocol import per_tool, tool_specs
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,14 @@ _SCHEMA_SINGLE = ("items", "additionalProperties", "not")
 def call_begin(name: str) -> str:
     """The fixed text of a call up to its arguments (as ``render_calls`` writes it)."""
     return TRIGGER + "\n" + '{"name": ' + json.dumps(name, ensure_ascii=False) + ', "arguments": '
+
+
+def _bounded_tool(spec: Mapping[str, Any], max_string_chars: int) -> tuple[str, str]:
+    """(tool name, its bounded argument schema as JSON), properties in declared order."""
+    function = spec.get("function", spec)
+    parameters = function.get("parameters") or {"type": "object", "properties": {}}
+    schema = json.dumps(bounded_schema(parameters, max_string_chars), ensure_ascii=False)
+    return str(function["name"]), schema
 
 
 def bounded_schema(schema: Any, max_string_chars: int = MAX_STRING_CHARS) -> Any:
@@ -125,15 +134,7 @@ class ToolConstraint:
 
         ``max_string_chars``: bound on string values whose schema sets none.
         """
-        tools = []
-        for spec in specs:
-            function = spec.get("function", spec)
-            parameters = function.get("parameters") or {"type": "object", "properties": {}}
-            # Declared order: the grammar asks for the properties in this order.
-            bounded = bounded_schema(parameters, max_string_chars)
-            schema = json.dumps(bounded, ensure_ascii=False)
-            tools.append((str(function["name"]), schema))
-        return cls(tuple(tools), require_call)
+        return cls(tuple(_bounded_tool(spec, max_string_chars) for spec in specs), require_call)
 
     @classmethod
     def from_tools(
@@ -144,9 +145,11 @@ class ToolConstraint:
         max_string_chars: int = MAX_STRING_CHARS,
     ) -> ToolConstraint:
         """From the offered langchain tools (injected arguments are not part of them)."""
-        return cls.from_specs(
-            tool_specs(tools), require_call=require_call, max_string_chars=max_string_chars
-        )
+        bounded = [
+            per_tool(t, ("bounded", max_string_chars), partial(_bounded_tool, s, max_string_chars))
+            for t, s in zip(tools, tool_specs(tools), strict=True)
+        ]
+        return cls(tuple(bounded), require_call)
 
     def schemas(self) -> dict[str, dict[str, Any]]:
         """Tool name -> the bounded argument schema the grammar enforces."""

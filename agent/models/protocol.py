@@ -16,14 +16,18 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolCall, ToolMessage
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T")
 
 _BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
@@ -49,9 +53,31 @@ def tool_specs(tools: Sequence[BaseTool]) -> list[dict[str, Any]]:
 
     Optional arguments are written as their plain type (``anyOf [T, null]`` with a
     null default says nothing the ``required`` list does not), which keeps the
-    prompt short.
+    prompt short. Each spec is worked out once per tool object and shared: callers
+    read it and must not change it.
     """
-    return [_simplify(convert_to_openai_tool(t)) for t in tools]
+    return [per_tool(t, "spec", partial(_spec, t)) for t in tools]
+
+
+def _spec(tool: BaseTool) -> dict[str, Any]:
+    spec: dict[str, Any] = _simplify(convert_to_openai_tool(tool))
+    return spec
+
+
+_per_tool: dict[tuple[int, Hashable], tuple[weakref.ref[BaseTool], Any]] = {}
+
+
+def per_tool(tool: BaseTool, key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, worked out once per tool object and ``key``: a tool does not change
+    once built, and converting its schema every turn cost a busy service measurably."""
+    slot = (id(tool), key)
+    held = _per_tool.get(slot)
+    if held is not None and held[0]() is tool:
+        value: T = held[1]
+        return value
+    value = make()
+    _per_tool[slot] = (weakref.ref(tool, lambda _ref: _per_tool.pop(slot, None)), value)
+    return value
 
 
 def _simplify(node: Any) -> Any:
