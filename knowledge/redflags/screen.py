@@ -22,7 +22,7 @@ import yaml
 
 from knowledge.ehr.source import FhirSource, FhirUnavailable
 from knowledge.redflags.record import Episode
-from knowledge.redflags.text import MEASURES, find_phrases, onsets, stated_values
+from knowledge.redflags.text import MEASURES, Measure, find_phrases, onsets, stated_values
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,8 @@ class _Context:
     now: datetime
     episode: Episode
     cache: dict[str, list[_Hit]] = field(default_factory=dict)
+    values: dict[str, list[float]] = field(default_factory=dict)
+    """Values of each measure stated in ``text`` (several rules test the same measure)."""
 
 
 @cache
@@ -82,6 +84,12 @@ def load_rules() -> dict[str, Any]:
     return data
 
 
+def _stated(ctx: _Context, measure: Measure) -> list[float]:
+    if measure.name not in ctx.values:
+        ctx.values[measure.name] = stated_values(ctx.text, measure)
+    return ctx.values[measure.name]
+
+
 def _measure_hits(test: dict[str, Any], ctx: _Context, record: bool) -> list[_Hit]:
     measure = MEASURES[test["measure"]]
     op_name = next(k for k in _OPS if k in test)
@@ -92,7 +100,7 @@ def _measure_hits(test: dict[str, Any], ctx: _Context, record: bool) -> list[_Hi
         _Hit(
             f"{measure.label} {v:g} {measure.unit} stated in the text ({where})".replace("  ", " ")
         )
-        for v in stated_values(ctx.text, measure)
+        for v in _stated(ctx, measure)
         if check(v, limit)
     ]
     for entry in ctx.episode.measured(measure):

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 _CLAUSE = re.compile(r"[.;!?\n]+|\b(?:but|however|although|except|whereas)\b", re.IGNORECASE)
 _NEGATION = re.compile(
@@ -86,9 +87,13 @@ MEASURES: dict[str, Measure] = {
 
 def clauses(text: str) -> Iterator[str]:
     """Sentences and clauses (split at punctuation and at 'but', 'however' ...)."""
-    for part in _CLAUSE.split(text):
-        if part and part.strip():
-            yield part
+    yield from _clauses(text)
+
+
+@lru_cache(maxsize=512)
+def _clauses(text: str) -> tuple[str, ...]:
+    # One screen reads the same text once per signal and per measure: split it once.
+    return tuple(part for part in _CLAUSE.split(text) if part and part.strip())
 
 
 def negated(clause: str, start: int) -> bool:
@@ -113,8 +118,8 @@ def stated_values(text: str, measure: Measure) -> list[float]:
     """Values of ``measure`` written in the text ("BP 84/50", "RR 24", "temp 38.9")."""
     values = []
     for clause in clauses(text):
-        for pattern in measure.patterns:
-            for match in re.finditer(pattern, clause, re.IGNORECASE):
+        for pattern in _compiled(measure.patterns):
+            for match in pattern.finditer(clause):
                 if negated(clause, match.start()):
                     continue
                 value = float(match.group(1))
@@ -122,6 +127,11 @@ def stated_values(text: str, measure: Measure) -> list[float]:
                     value = round((value - 32) * 5 / 9, 1)
                 values.append(value)
     return values
+
+
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
 
 
 _NUMBER_WORDS = {
