@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Literal, cast
+from typing import Any, Literal, TypeVar, cast, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.tools import BaseTool
 from langgraph._internal._runnable import RunnableCallable  # sync + async node bodies
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import Checkpointer
+from langgraph.graph.message import add_messages
+from langgraph.types import Checkpointer, Command
 
 import prompts
 from agent.answer import build_answer, looks_like_text
@@ -144,7 +145,7 @@ def _answered(
     )
 
 
-def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+def reason(state: ConsultState, *, deps: Deps) -> Command[AfterReason]:
     """Ask the model; keep its reply, its valid tool calls, or a repair request."""
     ask = _ask(state, deps)
     try:
@@ -153,10 +154,10 @@ def reason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         )
     except ModelCallFailed as exc:
         reply = exc
-    return _answered(state, deps, ask, reply)
+    return _routed(state, _answered(state, deps, ask, reply), after_reason)
 
 
-async def areason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+async def areason(state: ConsultState, *, deps: Deps) -> Command[AfterReason]:
     """``reason`` on the event loop: the model call is awaited, not given a thread."""
     ask = _ask(state, deps)
     try:
@@ -165,7 +166,7 @@ async def areason(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         )
     except ModelCallFailed as exc:
         reply = exc
-    return _answered(state, deps, ask, reply)
+    return _routed(state, _answered(state, deps, ask, reply), after_reason)
 
 
 def _take_reply(
@@ -232,8 +233,12 @@ def act(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     }
 
 
-def verify(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+def verify(state: ConsultState, *, deps: Deps) -> Command[AfterVerify]:
     """Check the final reply; send it back for repair (bounded) or keep the warnings."""
+    return _routed(state, _verified(state, deps), after_verify)
+
+
+def _verified(state: ConsultState, deps: Deps) -> dict[str, Any]:
     reply = state["messages"][-1]
     submitted = reply.additional_kwargs.get("submitted")
     verdict = deps.verify(reply.text, state.get("evidence") or {}, state["mode"], submitted)
@@ -292,7 +297,7 @@ async def aact(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
     return await asyncio.to_thread(act, state, deps=deps)
 
 
-async def averify(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
+async def averify(state: ConsultState, *, deps: Deps) -> Command[AfterVerify]:
     if deps.scores_support:
         return await asyncio.to_thread(verify, state, deps=deps)
     return verify(state, deps=deps)
@@ -314,7 +319,23 @@ def _node(sync: Any, asynchronous: Any, deps: Deps) -> RunnableCallable:
 # --- routers ------------------------------------------------------------------------------
 
 
-def after_reason(state: ConsultState) -> Literal["act", "reason", "verify", "respond"]:
+# Each router picks the next node from the state as it is once its node's update is in.
+# The node returns the choice with its update (a Command): LangGraph's conditional edges
+# would read the whole state again for each decision, which cost ~0.4 ms a turn each.
+AfterReason = Literal["act", "reason", "verify", "respond"]
+AfterVerify = Literal["reason", "respond"]
+R = TypeVar("R", bound=str)
+
+
+def _routed(state: ConsultState, update: dict[str, Any], router: Callable[[Any], R]) -> Command[R]:
+    """``update`` with the node that ``router`` picks from the state after it."""
+    after: dict[str, Any] = {**state, **{k: v for k, v in update.items() if k != "messages"}}
+    if update.get("messages"):
+        after["messages"] = add_messages(list[Any](state["messages"]), update["messages"])
+    return Command(update=update, goto=router(after))
+
+
+def after_reason(state: ConsultState) -> AfterReason:
     if state.get("model_error"):
         return "respond"
     last = state["messages"][-1]
@@ -327,7 +348,7 @@ def after_reason(state: ConsultState) -> Literal["act", "reason", "verify", "res
     return "respond"
 
 
-def after_verify(state: ConsultState) -> Literal["reason", "respond"]:
+def after_verify(state: ConsultState) -> AfterVerify:
     last = state["messages"][-1]
     return "reason" if isinstance(last, HumanMessage) and marker(last) == REPAIR else "respond"
 
@@ -381,15 +402,13 @@ def build_graph(
     )
     builder = StateGraph(ConsultState, input_schema=InputState)
     builder.add_node("intake", _node(intake, aintake, deps))
-    builder.add_node("reason", _node(reason, areason, deps))
+    builder.add_node("reason", _node(reason, areason, deps), destinations=get_args(AfterReason))
     builder.add_node("act", _node(act, aact, deps))
-    builder.add_node("verify", _node(verify, averify, deps))
+    builder.add_node("verify", _node(verify, averify, deps), destinations=get_args(AfterVerify))
     builder.add_node("respond", _node(respond, arespond, deps))
     builder.add_edge(START, "intake")
     builder.add_edge("intake", "reason")
-    builder.add_conditional_edges("reason", after_reason)
     builder.add_edge("act", "reason")
-    builder.add_conditional_edges("verify", after_verify)
     builder.add_edge("respond", END)
     graph = builder.compile(checkpointer=checkpointer, name="lingshu-consultation")
     graph.deps = deps  # type: ignore[attr-defined]
