@@ -8,9 +8,11 @@ and that worker's queue set the tail latency. Here each worker binds the port wi
 ``SO_REUSEPORT`` and Linux spreads new connections across the workers by a hash of
 their addresses.
 
-The supervisor starts the workers, restarts one that dies (with a pause that grows
-while they keep dying at start), and on SIGINT or SIGTERM stops them all: each
-finishes the requests it is serving, as uvicorn does on its own.
+The supervisor starts the workers and restarts one that dies. A worker that cannot
+start the app (uvicorn's exit code 3), or three deaths in a row each within ten
+seconds of a start, stop the service with that code instead of restarting forever.
+On SIGINT or SIGTERM it stops them all: each finishes the requests it is serving, as
+uvicorn does on its own.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
 STOP_GRACE_S = 30.0
 """How long a stopping worker may take to finish its requests before it is killed."""
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app cannot start
+EARLY_DEATH_S = 10.0
+EARLY_DEATHS_FATAL = 3
+"""Workers dying this many times in a row, each this soon after its start, stop the service."""
 
 
 def balanced_workers_supported() -> bool:
@@ -78,6 +83,7 @@ class Supervisor:
     options: dict[str, Any] = field(default_factory=dict)
     restart_pause_s: float = 0.5
     _procs: list[Any] = field(default_factory=list)
+    _born: dict[int, float] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> int:
@@ -104,27 +110,28 @@ class Supervisor:
             name=f"lingshu-worker-{index}",
         )
         proc.start()
+        self._born[index] = time.monotonic()
         log.info("worker %d started (pid %s)", index, proc.pid)
         return proc
 
     def _watch(self, context: Any) -> int:
-        pause = self.restart_pause_s
+        early_deaths = 0  # in a row, each within EARLY_DEATH_S of its worker's start
         while not self._stopping.wait(0.5):
             for index, proc in enumerate(self._procs):
                 if proc.is_alive() or self._stopping.is_set():
                     continue
                 code = proc.exitcode
-                if code == STARTUP_FAILURE:  # the app itself cannot start: say so and stop
+                early = time.monotonic() - self._born[index] < EARLY_DEATH_S
+                early_deaths = early_deaths + 1 if early else 0
+                if code == STARTUP_FAILURE or early_deaths >= EARLY_DEATHS_FATAL:
+                    # The app itself cannot start (settings, stores): restarting won't help.
                     log.error("worker %d could not start the app; see the errors above", index)
                     return STARTUP_FAILURE
                 log.warning(
                     "worker %d (pid %s) exited with %s; restarting it", index, proc.pid, code
                 )
-                time.sleep(pause)
-                pause = min(pause * 2, 30.0)
+                time.sleep(self.restart_pause_s * 2**early_deaths)
                 self._procs[index] = self._start(context, index)
-            if all(p.is_alive() for p in self._procs):
-                pause = self.restart_pause_s
         return 0
 
     def _on_signal(self, signum: int, frame: Any) -> None:
