@@ -22,6 +22,7 @@ import asyncio
 import json
 import random
 import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from time import time
@@ -57,6 +58,9 @@ class LingshuChatOpenAI(ChatOpenAI):
     _lanes_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
+    _closers_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     def _generate(
         self,
@@ -85,21 +89,23 @@ class LingshuChatOpenAI(ChatOpenAI):
         if self._needs_stock_path(payload):
             return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
         body, options = _request(payload)
-        lane = self._lane()
+        lane = await self._lane()
         if lane is not None and not options:
             return self._result(await lane.post(body))
-        response = await self._loop_client().post(
+        response = await (await self._loop_client()).post(
             "/chat/completions", body=body, options=options, cast_to=object
         )
         return self._result(response)
 
-    def _lane(self) -> _AioLane | None:
+    async def _lane(self) -> _AioLane | None:
         """The running loop's aiohttp lane, or None where the SDK must carry the call."""
         loop = asyncio.get_running_loop()
         lane = self._lanes_by_loop.get(loop, False)
         if lane is False:
             lane = _AioLane.for_client(self.root_async_client) if self._plain_client() else None
             self._lanes_by_loop[loop] = lane
+            if lane is not None:
+                await self._close_with_loop(lane.session.close)
         return lane
 
     def _plain_client(self) -> bool:
@@ -112,7 +118,7 @@ class LingshuChatOpenAI(ChatOpenAI):
             and bool(client.auth_headers)
         )
 
-    def _loop_client(self) -> Any:
+    async def _loop_client(self) -> Any:
         """The async client for the running event loop, over aiohttp where it is installed.
 
         aiohttp costs a busy service far less CPU per request than the default async
@@ -127,18 +133,25 @@ class LingshuChatOpenAI(ChatOpenAI):
                 client = self.root_async_client
             else:
                 client = self.root_async_client.copy(http_client=transport)
+                await self._close_with_loop(client.close)
             self._clients_by_loop[loop] = client
         return client
+
+    async def _close_with_loop(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Have ``close`` awaited when the running loop shuts down, or by
+        ``aclose_loop_client``: whatever comes first. (``asyncio.run`` and uvicorn close
+        a loop's suspended async generators as they stop; this one waits for it.)"""
+        closing = _closing(close)
+        await anext(closing)
+        self._closers_by_loop.setdefault(asyncio.get_running_loop(), []).append(closing)
 
     async def aclose_loop_client(self) -> None:
         """Close this event loop's clients (a service calls it as it shuts down)."""
         loop = asyncio.get_running_loop()
-        client = self._clients_by_loop.pop(loop, None)
-        if client is not None and client is not self.root_async_client:
-            await client.close()
-        lane = self._lanes_by_loop.pop(loop, None)
-        if lane:
-            await lane.session.close()
+        self._clients_by_loop.pop(loop, None)
+        self._lanes_by_loop.pop(loop, None)
+        for closing in self._closers_by_loop.pop(loop, []):
+            await closing.aclose()
 
     def _needs_stock_path(self, payload: dict[str, Any]) -> bool:
         return bool(
@@ -256,6 +269,13 @@ class _AioLane:
         return openai.APIStatusError(
             f"Error code: {response.status_code}", response=response, body=response.text
         )
+
+
+async def _closing(close: Callable[[], Awaitable[Any]]) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await close()
 
 
 def _env_proxy(url: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from typing import Any
 
@@ -102,3 +103,14 @@ def test_the_proxy_named_by_the_environment_carries_the_call(
         (reply,) = asyncio.run(_ask(_model("http://lingshu-model.invalid:8000/v1")))
     assert reply.text == "Through the proxy."
     assert proxy.targets == ["http://lingshu-model.invalid:8000/v1/chat/completions"]
+
+
+def test_a_loop_that_ends_leaves_no_connection_open(caplog: pytest.LogCaptureFixture) -> None:
+    # A library user's asyncio.run(...) per question, never calling aclose_loop_client.
+    with serving([{"content": "One."}, {"content": "Two."}]) as server:
+        model = _model(server.base_url)
+        replies = [asyncio.run(model.ainvoke(MESSAGES)) for _ in range(2)]
+        del model
+        gc.collect()
+    assert [r.text for r in replies] == ["One.", "Two."]
+    assert "Unclosed" not in caplog.text
