@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -152,12 +153,27 @@ def connect_sqlite(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (a no-op once it is). Switching needs the file to itself,
+    and SQLite answers "database is locked" at once, without its busy timeout, while
+    another process that opens a new store at the same moment holds it: so retry."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+
+
 def open_sqlite_checkpointer(path: str | Path) -> SessionSqliteSaver:
     """A SQLite checkpointer threads and processes can share: WAL journal, busy timeout."""
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     conn = connect_sqlite(target)
-    conn.execute("PRAGMA journal_mode=WAL")
+    use_wal(conn)
     saver = SessionSqliteSaver(conn, target)
     saver.setup()
     return saver

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from agent.checkpoints import connect_sqlite, sqlite_file
+from agent.checkpoints import connect_sqlite, sqlite_file, use_wal
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS lingshu_server_sessions (
@@ -39,7 +39,7 @@ class _Sqlite:
         target = sqlite_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect_sqlite(target)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._conn)
         self._lock = threading.Lock()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
