@@ -63,27 +63,31 @@ def test_sqlite_store_uses_wal_and_busy_timeout(tmp_path: Path) -> None:
     assert other.execute("SELECT COUNT(*) FROM checkpoints").fetchone() == (0,)
 
 
+def _open_at_once(path: Path, openers: int) -> list[Exception]:
+    barrier = threading.Barrier(openers)
+    errors: list[Exception] = []
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            open_sqlite_checkpointer(path)
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(openers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def test_a_new_store_opened_by_many_at_once_opens_for_all(tmp_path: Path) -> None:
     # Two `lingshu consult` processes on a fresh data dir: switching the new file to WAL
     # used to fail with "database is locked" for whoever came second (2 in 30 trials here).
     for trial in range(10):
         path = tmp_path / f"{trial}" / "sessions.sqlite"
-        barrier = threading.Barrier(8)
-        errors: list[Exception] = []
-
-        def open_it() -> None:
-            barrier.wait()
-            try:
-                open_sqlite_checkpointer(path)
-            except Exception as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=open_it) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
+        assert _open_at_once(path, 8) == []
         with sqlite3.connect(path) as conn:
             assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
