@@ -22,8 +22,8 @@ import asyncio
 import json
 import random
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from time import time
 from typing import Any, Literal
@@ -52,13 +52,7 @@ class LingshuChatOpenAI(ChatOpenAI):
     constrained_tools: Literal["on", "off", "auto"] = "auto"
     """Send vLLM's ``structured_outputs`` for the offered tools (off: never)."""
 
-    _clients_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
-        default_factory=weakref.WeakKeyDictionary
-    )
-    _lanes_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
-        default_factory=weakref.WeakKeyDictionary
-    )
-    _closers_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
+    _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
 
@@ -99,14 +93,14 @@ class LingshuChatOpenAI(ChatOpenAI):
 
     async def _lane(self) -> _AioLane | None:
         """The running loop's aiohttp lane, or None where the SDK must carry the call."""
-        loop = asyncio.get_running_loop()
-        lane = self._lanes_by_loop.get(loop, False)
-        if lane is False:
-            lane = _AioLane.for_client(self.root_async_client) if self._plain_client() else None
-            self._lanes_by_loop[loop] = lane
-            if lane is not None:
-                await self._close_with_loop(lane.session.close)
-        return lane
+        clients = self._loop_clients()
+        if not clients.lane_checked:
+            clients.lane_checked = True
+            if self._plain_client():
+                clients.lane = _AioLane.for_client(self.root_async_client)
+            if clients.lane is not None:
+                await clients.close_with_loop(clients.lane.session.close)
+        return clients.lane
 
     def _plain_client(self) -> bool:
         client = self.root_async_client
@@ -124,34 +118,25 @@ class LingshuChatOpenAI(ChatOpenAI):
         aiohttp costs a busy service far less CPU per request than the default async
         transport, but its connections belong to one event loop: hence a client per loop.
         """
-        loop = asyncio.get_running_loop()
-        client = self._clients_by_loop.get(loop)
-        if client is None:
+        clients = self._loop_clients()
+        if clients.sdk is None:
             try:
                 transport = openai.DefaultAioHttpClient()
             except RuntimeError:  # aiohttp is not installed: the default transport
-                client = self.root_async_client
+                clients.sdk = self.root_async_client
             else:
-                client = self.root_async_client.copy(http_client=transport)
-                await self._close_with_loop(client.close)
-            self._clients_by_loop[loop] = client
-        return client
+                clients.sdk = self.root_async_client.copy(http_client=transport)
+                await clients.close_with_loop(clients.sdk.close)
+        return clients.sdk
 
-    async def _close_with_loop(self, close: Callable[[], Awaitable[Any]]) -> None:
-        """Have ``close`` awaited when the running loop shuts down, or by
-        ``aclose_loop_client``: whatever comes first. (``asyncio.run`` and uvicorn close
-        a loop's suspended async generators as they stop; this one waits for it.)"""
-        closing = _closing(close)
-        await anext(closing)
-        self._closers_by_loop.setdefault(asyncio.get_running_loop(), []).append(closing)
+    def _loop_clients(self) -> _LoopClients:
+        return self._loops.setdefault(asyncio.get_running_loop(), _LoopClients())
 
     async def aclose_loop_client(self) -> None:
         """Close this event loop's clients (a service calls it as it shuts down)."""
-        loop = asyncio.get_running_loop()
-        self._clients_by_loop.pop(loop, None)
-        self._lanes_by_loop.pop(loop, None)
-        for closing in self._closers_by_loop.pop(loop, []):
-            await closing.aclose()
+        clients = self._loops.pop(asyncio.get_running_loop(), None)
+        if clients is not None:
+            await clients.aclose()
 
     def _needs_stock_path(self, payload: dict[str, Any]) -> bool:
         return bool(
@@ -179,6 +164,29 @@ def _request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if payload.get("timeout") is not None:
         options["timeout"] = payload["timeout"]
     return body, options
+
+
+@dataclass
+class _LoopClients:
+    """What model calls use on one event loop; connections belong to the loop they open on."""
+
+    lane: _AioLane | None = None
+    lane_checked: bool = False
+    sdk: Any = None  # the openai client over this loop's transport, when the lane cannot serve
+    closers: list[AsyncGenerator[None, None]] = field(default_factory=list)
+
+    async def close_with_loop(self, close: Callable[[], Awaitable[Any]]) -> None:
+        """Have ``close`` awaited when the loop shuts down, or by ``aclose``: whichever
+        comes first. (``asyncio.run`` and uvicorn close a loop's suspended async
+        generators as they stop; this one waits for that.)"""
+        closing = _closing(close)
+        await anext(closing)
+        self.closers.append(closing)
+
+    async def aclose(self) -> None:
+        for closing in self.closers:
+            await closing.aclose()
+        self.closers.clear()
 
 
 @dataclass
@@ -234,14 +242,11 @@ class _AioLane:
                 ) as res:
                     content = await res.read()
                     status, headers = res.status, res.headers
-            except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
+            except (aiohttp.ClientError, OSError) as exc:  # aiohttp's timeouts: TimeoutError
                 if last:
-                    raise openai.APITimeoutError(request=self._request()) from exc
-                await asyncio.sleep(_backoff(taken, None))
-                continue
-            except (aiohttp.ClientError, OSError) as exc:
-                if last:
-                    raise openai.APIConnectionError(request=self._request()) from exc
+                    timed_out = isinstance(exc, TimeoutError)
+                    failed = openai.APITimeoutError if timed_out else openai.APIConnectionError
+                    raise failed(request=self._request()) from exc
                 await asyncio.sleep(_backoff(taken, None))
                 continue
             if 200 <= status < 300:
@@ -271,7 +276,7 @@ class _AioLane:
         )
 
 
-async def _closing(close: Callable[[], Awaitable[Any]]) -> AsyncIterator[None]:
+async def _closing(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
