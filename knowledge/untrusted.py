@@ -1,0 +1,39 @@
+"""The one escaping function for text that did not come from the system prompt or the clinician.
+
+Records, guideline passages, file names, DICOM fields, tool errors and any other data
+pass through :func:`untrusted` before they reach a prompt. It makes three promises:
+
+- no tag opener survives, so data cannot close the tag it is wrapped in
+  (``</patient_record>``) or open a call (``<tool_call>``);
+- no chat-template special token survives (``<|im_start|>``, ``<|vision_start|>`` ...):
+  the tokenizer matches those as exact strings, and every one begins with ``<``;
+- no control character, NUL or lone surrogate survives (they break JSON, SSE and SQLite).
+
+Plain comparisons such as ``<5 mmol/L`` or ``a < b`` stay readable.
+"""
+
+from __future__ import annotations
+
+import re
+
+# "<" followed by what would make it a tag, a closing tag, a declaration or a special token.
+_TAG_OPENER = re.compile(r"[<\uff1c\ufe64](?=\s*[/A-Za-z_!?|])")
+# C0/C1 controls except tab, newline and carriage return; lone surrogates.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def untrusted(text: object, *, limit: int | None = None) -> str:
+    """``text`` made safe to place inside a prompt's data tags, cut to ``limit`` chars."""
+    value = "" if text is None else str(text)
+    value = _CONTROL.sub("", value)
+    value = _TAG_OPENER.sub("&lt;", value)
+    if limit is not None and len(value) > limit:
+        cut = value[: max(0, limit - 2)].rsplit(" ", 1)[0]
+        value = cut + " …"
+    return value
+
+
+def untrusted_attr(text: object, *, limit: int = 200) -> str:
+    """``text`` for a one-line attribute value in double quotes (titles, file names)."""
+    value = " ".join(untrusted(text, limit=limit).split())
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace(">", "&gt;")
