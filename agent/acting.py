@@ -8,6 +8,7 @@ the turn down with it.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -20,11 +21,13 @@ from langchain_core.messages import ToolMessage
 from langchain_core.messages.tool import ToolCall
 from langchain_core.tools import BaseTool
 
+from knowledge.untrusted import protocol_safe, untrusted
 from tools.runtime import ToolContext, ToolError
 
 log = logging.getLogger(__name__)
 
 CONTEXT_ARG = "ctx"
+_PROMPTED_CALL = re.compile(r'<tool_call>\s*\{\s*"name"\s*:\s*"([\w.-]{1,64})"')
 
 
 @dataclass
@@ -69,27 +72,28 @@ def run_calls(
     if not calls:
         return []
     started = time.perf_counter()
-    futures: list[Future[ToolMessage]] = [
-        pool.submit(_invoke, tools[c["name"]], c, ctx) for c in calls
+    futures: list[Future[tuple[ToolMessage, float]]] = [
+        pool.submit(_timed, tools[c["name"]], c, ctx) for c in calls
     ]
     outcomes = []
-    when = datetime.now(UTC).isoformat(timespec="seconds")
+    when = datetime.now(UTC).isoformat(timespec="milliseconds")
     for call, future in zip(calls, futures, strict=True):
         remaining = max(0.0, timeout_s - (time.perf_counter() - started))
-        t0 = time.perf_counter()
         try:
-            message = future.result(timeout=remaining)
+            message, ms = future.result(timeout=remaining)
         except FutureTimeout:
             message = _error(call, f"{call['name']} did not finish within {timeout_s:g} s")
+            ms = (time.perf_counter() - started) * 1000
         status = "error" if message.status == "error" else "ok"
-        message.content = truncate(message.text, ctx.max_output_chars)
+        # The backstop for every tool: no special token or protocol tag reaches the model.
+        message.content = protocol_safe(truncate(message.text, ctx.max_output_chars))
         audit = {
             "time": when,
             "turn": turn,
             "tool": call["name"],
             "args": call["args"],
             "status": status,
-            "ms": round((time.perf_counter() - t0) * 1000, 1),
+            "ms": round(ms, 3),
             "patient_id": ctx.patient_id,
             "resources": _resources_read(message),
         }
@@ -97,6 +101,35 @@ def run_calls(
             audit["error"] = message.text
         outcomes.append(CallOutcome(message, audit))
     return outcomes
+
+
+def _timed(tool: BaseTool, call: ToolCall, ctx: ToolContext) -> tuple[ToolMessage, float]:
+    """The call's message and how long the tool itself ran (ms), measured in its thread."""
+    t0 = time.perf_counter()
+    message = _invoke(tool, call, ctx)
+    return message, (time.perf_counter() - t0) * 1000
+
+
+def model_audit(turn: int, ms: float, reply: Any, patient_id: str | None) -> dict[str, Any]:
+    """The audit entry of one model call: its duration, tokens, tool calls or error."""
+    entry: dict[str, Any] = {
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "turn": turn,
+        "tool": "model",
+        "args": {},
+        "ms": round(ms, 3),
+        "patient_id": patient_id,
+        "resources": [],
+    }
+    if isinstance(reply, Exception):
+        return entry | {"status": "error", "error": untrusted(str(reply), limit=500)}
+    usage = getattr(reply, "usage_metadata", None) or {}
+    calls = [c["name"] for c in getattr(reply, "tool_calls", None) or []]
+    calls = calls or _PROMPTED_CALL.findall(str(getattr(reply, "text", "")))
+    entry["args"] = {k: usage[k] for k in ("input_tokens", "output_tokens") if k in usage}
+    if calls:
+        entry["args"]["calls"] = calls
+    return entry | {"status": "ok"}
 
 
 def _invoke(tool: BaseTool, call: ToolCall, ctx: ToolContext) -> ToolMessage:
@@ -131,6 +164,10 @@ def _wants_context(tool: BaseTool) -> bool:
 
 
 def _error(call: ToolCall, text: str) -> ToolMessage:
+    # An error can quote the record, a file name or a server's reply: it is data.
     return ToolMessage(
-        content=f"Error: {text}", tool_call_id=call["id"], name=call["name"], status="error"
+        content=f"Error: {untrusted(text, limit=2000)}",
+        tool_call_id=call["id"],
+        name=call["name"],
+        status="error",
     )

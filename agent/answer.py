@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.citations import cited_ids
+from agent.claims import count_claims
 from agent.state import ConsultState
 from tools.runtime import EvidenceRecord
 
@@ -72,7 +73,8 @@ def build_answer(
         )
     )
     mode = state.get("mode", "clinical")
-    return {
+    statements = list(checked.get("statements") or [])
+    answer = {
         "text": text.strip(),
         "produced_by": produced_by,
         "mode": mode,
@@ -82,11 +84,18 @@ def build_answer(
         "code_checks": dict(checked.get("code_checks") or {}),
         "citations": ids,
         "references": [evidence[i] for i in ids if i in evidence],
+        # image views the session looked at but the answer does not cite (reports outline them)
+        "inspected_images": [
+            r for r in evidence.values() if r.get("kind") == "image" and r["id"] not in ids
+        ],
         "unknown_citations": [i for i in ids if i not in evidence],
         "warnings": warnings,
         "model_error": state.get("model_error"),
         "disclaimer": DISCLAIMERS.get(mode, DISCLAIMERS["clinical"]),
+        "statements": statements,
     }
+    answer["claim_counts"] = count_claims(answer)
+    return answer
 
 
 def _differential_ids(differential: Mapping[str, Any] | None) -> list[str]:

@@ -9,8 +9,10 @@ from langchain_core.messages import AIMessage, ToolCall
 
 import prompts
 from agent.prompting import is_user_turn
+from agent.report import readable_passage
 from agent.settings import Settings
 from agent.state import BRIEF, ConsultState
+from knowledge.untrusted import untrusted
 from tools.runtime import EvidenceLedger
 
 if TYPE_CHECKING:
@@ -40,15 +42,16 @@ def evidence_brief(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> B
         for eid in (outcome.message.artifact or {}).get("evidence", []):
             record = ledger.get(eid)
             if record is not None:
-                excerpt = " ".join(record["excerpt"].split())[:EXCERPT_CHARS]
-                passages.append(f"[{eid}] {record['label']}: {excerpt}")
+                flat = " ".join(readable_passage(record["excerpt"]).split())
+                excerpt = untrusted(flat, limit=EXCERPT_CHARS)
+                passages.append(f"[{eid}] {untrusted(record['label'])}: {excerpt}")
         if outcome.message.status == "error":
-            passages.append(outcome.message.text)
-    images = [f"[{eid}] {ledger.get(eid)['label']}" for eid in ledger.ids("image")]  # type: ignore[index]
+            passages.append(untrusted(outcome.message.text))
+    images = [f"[{eid}] {untrusted(ledger.get(eid)['label'])}" for eid in ledger.ids("image")]  # type: ignore[index]
     text = prompts.render(
         "evidence_brief",
         reason=reason,
-        synopsis=(state.get("synopsis") or "").strip(),
+        synopsis=untrusted(state.get("synopsis") or "").strip(),
         images=images,
         passages=passages,
     )

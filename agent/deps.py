@@ -39,7 +39,6 @@ class Deps:
     tools: list[BaseTool]
     resources: Resources
     pool: ThreadPoolExecutor = field(default_factory=tool_pool)
-    _image_urls: dict[str, str] = field(default_factory=dict)
     _systems: dict[tuple[Any, ...], str] = field(default_factory=dict)
     _scorer: Any = None
 
@@ -54,7 +53,8 @@ class Deps:
         tools = offered_tools(self.tools, parts)
         if state.get("synopsis"):  # already in the system prompt
             tools = [t for t in tools if t.name != SYNOPSIS_TOOL]
-        return tools
+        # a tool may also say when it is worth offering (metadata "offer_if": state -> bool)
+        return [t for t in tools if _worth_offering(t, state)]
 
     def answer_tools(self, state: ConsultState) -> list[BaseTool]:
         """Tools that end the turn with a structured answer (the differential)."""
@@ -99,18 +99,18 @@ class Deps:
         """The system prompt, built once per (mode, tools, synopsis): byte-identical reuse."""
         key = (mode, tuple(t.name for t in offered), synopsis)
         if key not in self._systems:
+            if len(self._systems) >= 256:  # one per (mode, tools, patient): keep it bounded
+                self._systems.pop(next(iter(self._systems)))
             calling = self.settings.tool_calling
             self._systems[key] = system_prompt(mode, offered, calling, synopsis)
         return self._systems[key]
 
     def image_url(self, record: EvidenceRecord) -> str:
-        path = str(record["citation"]["path"])
-        if path not in self._image_urls:
-            s = self.settings
-            self._image_urls[path] = self.resources.images.data_url(
-                path, s.min_pixels, s.max_pixels
-            )
-        return self._image_urls[path]
+        """The image as the model is sent it (the image store keeps a bounded cache)."""
+        s = self.settings
+        return self.resources.images.data_url(
+            str(record["citation"]["path"]), s.min_pixels, s.max_pixels
+        )
 
     # --- checks -------------------------------------------------------------------------
     @property
@@ -135,6 +135,7 @@ class Deps:
             submitted=submitted,
             check_code=_code_checker(),
             score_support=self._scorer if embedder is not None else None,
+            max_pixels=self.settings.max_pixels,
         )
 
     def red_flags(
@@ -177,6 +178,12 @@ class Deps:
                 }
             )
         return out, audit
+
+
+def _worth_offering(tool: BaseTool, state: ConsultState) -> bool:
+    """False only when the tool's ``metadata["offer_if"]`` (state -> bool) says so."""
+    offer_if = (tool.metadata or {}).get("offer_if")
+    return offer_if is None or bool(offer_if(state))
 
 
 def _code_checker() -> Any:

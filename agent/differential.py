@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 EvidenceIds = Annotated[list[str], Field(default_factory=list, description='e.g. ["E3", "G1"]')]
 _ID = re.compile(r"^[GEI][1-9]\d*$")
+_DISEASE_ID = re.compile(r"^(OMIM|ORPHA):\d{1,7}$")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
 DISCLAIMER = (
@@ -60,10 +61,23 @@ class NextStep(_Model):
 class Diagnosis(_Model):
     name: str = Field(min_length=1)
     icd10: str | None = Field(None, description="ICD-10-CM code, e.g. I21.4")
+    disease_id: str | None = Field(
+        None, description="OMIM or Orphanet id of a rare disease, e.g. OMIM:154700, ORPHA:558"
+    )
     likelihood: float = Field(ge=0.0, le=1.0, description="probability, 0-1")
     supporting: list[Finding] = Field(default_factory=list)
     against: list[Finding] = Field(default_factory=list)
     next_steps: list[NextStep] = Field(default_factory=list)
+
+    @field_validator("disease_id", mode="before")
+    @classmethod
+    def _disease_id(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return None if isinstance(value, str) else value
+        cleaned = re.sub(r"\s+", "", value).upper().replace("ORPHANET:", "ORPHA:")
+        if not _DISEASE_ID.match(cleaned):
+            raise ValueError("a disease_id is OMIM:<number> or ORPHA:<number>")
+        return cleaned
 
 
 class Differential(_Model):

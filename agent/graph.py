@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, TypeVar, cast, get_args
 
@@ -23,6 +24,7 @@ from langgraph.graph.message import add_messages
 from langgraph.types import Checkpointer, Command
 
 import prompts
+from agent.acting import model_audit
 from agent.answer import build_answer, looks_like_text
 from agent.brief import evidence_brief
 from agent.checkpoints import close_orphaned_calls
@@ -30,7 +32,7 @@ from agent.citations import describe_ids
 from agent.deps import Deps
 from agent.differential import SUBMIT_DIFFERENTIAL
 from agent.models import load_chat_model
-from agent.models.calling import ModelCallFailed, acall_model, call_model
+from agent.models.calling import ModelCallFailed, acall_model, call_model, reply_cap
 from agent.models.protocol import parse_reply
 from agent.prompting import marker, model_messages
 from agent.resources import Resources, open_resources
@@ -72,12 +74,15 @@ def intake(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         "turn_start": len(messages) - 1,
         "rounds": 0,
         "repairs": 0,
-        "notes": [],
+        "notes": [
+            f"store unavailable, its tools not offered: {p}" for p in deps.resources.problems
+        ],
         "rejected": [],
         "model_error": None,
         "answer": None,
         "incoming_images": [],
         "mode": state.get("mode") or deps.settings.mode,
+        "deadline": time.time() + deps.settings.turn_deadline_s,
     }
     audit: list[dict[str, Any]] = []
     if state.get("patient_id") and not state.get("synopsis"):
@@ -100,6 +105,10 @@ class _Ask:
     answering: list[BaseTool]
     native: list[BaseTool]
     spent: bool
+    limits: dict[str, Any]
+    """The call's bounds: the turn's deadline (monotonic clock) and the reply cap."""
+    started: float = field(default_factory=time.perf_counter)
+    """When the model call began (made just before it), for the audit trail."""
 
 
 def _ask(state: ConsultState, deps: Deps) -> _Ask:
@@ -122,25 +131,37 @@ def _ask(state: ConsultState, deps: Deps) -> _Ask:
         budget_tokens=s.prompt_budget_tokens,
         min_pixels=s.min_pixels,
         max_pixels=s.max_pixels,
+        max_new_tokens=s.max_new_tokens,
     )
     notes = list(state.get("notes") or [])
-    if dropped:
-        notes.append(f"{dropped} earlier turn(s) left out of the prompt to fit its budget")
+    notes.extend(n for n in dropped.notes() if n not in notes)
     answering = deps.answer_tools(state)
     native = [*offered, *answering] if s.tool_calling == "native" else []
-    return _Ask(added, msgs, notes, offered, answering, native, spent)
+    limits = {
+        "deadline": _monotonic(state.get("deadline")),
+        "max_reply_chars": reply_cap(s.max_new_tokens),
+    }
+    return _Ask(added, msgs, notes, offered, answering, native, spent, limits)
+
+
+def _monotonic(deadline: float | None) -> float | None:
+    """The turn's deadline (epoch seconds, kept in the state) on the monotonic clock."""
+    return None if deadline is None else time.monotonic() + (deadline - time.time())
 
 
 def _answered(
     state: ConsultState, deps: Deps, ask: _Ask, reply: AIMessage | ModelCallFailed
 ) -> dict[str, Any]:
+    ms = (time.perf_counter() - ask.started) * 1000
+    audit = [model_audit(state.get("turn", 0), ms, reply, state.get("patient_id"))]
     if isinstance(reply, ModelCallFailed):
-        return {"messages": ask.added, "model_error": str(reply), "notes": ask.notes}
+        failed = {"model_error": str(reply), "notes": ask.notes, "audit": audit}
+        return {"messages": ask.added, **failed}
     notes = ask.notes
     # A backend may say what it could not do (e.g. constrained decoding refused by the server).
     notes.extend(n for n in reply.response_metadata.get("lingshu_notes", []) if n not in notes)
     now = cast(ConsultState, {**state, "notes": notes})
-    return {"messages": ask.added, "notes": notes} | _take_reply(
+    return {"messages": ask.added, "notes": notes, "audit": audit} | _take_reply(
         reply, now, deps, ask.offered, ask.answering, ask.spent
     )
 
@@ -150,7 +171,7 @@ def reason(state: ConsultState, *, deps: Deps) -> Command[AfterReason]:
     ask = _ask(state, deps)
     try:
         reply: AIMessage | ModelCallFailed = call_model(
-            deps.model, ask.messages, ask.native, offered=ask.offered
+            deps.model, ask.messages, ask.native, offered=ask.offered, **ask.limits
         )
     except ModelCallFailed as exc:
         reply = exc
@@ -159,10 +180,13 @@ def reason(state: ConsultState, *, deps: Deps) -> Command[AfterReason]:
 
 async def areason(state: ConsultState, *, deps: Deps) -> Command[AfterReason]:
     """``reason`` on the event loop: the model call is awaited, not given a thread."""
-    ask = _ask(state, deps)
+    if any(r["kind"] == "image" for r in (state.get("evidence") or {}).values()):
+        ask = await asyncio.to_thread(_ask, state, deps)  # decodes and encodes images
+    else:
+        ask = _ask(state, deps)
     try:
         reply: AIMessage | ModelCallFailed = await acall_model(
-            deps.model, ask.messages, ask.native, offered=ask.offered
+            deps.model, ask.messages, ask.native, offered=ask.offered, **ask.limits
         )
     except ModelCallFailed as exc:
         reply = exc
@@ -255,7 +279,8 @@ def _verified(state: ConsultState, deps: Deps) -> dict[str, Any]:
     notes.extend(f"unresolved after {repairs} repair(s): {p}" for p in verdict.problems)
     notes.extend(w for w in verdict.warnings if w not in notes)
     checked = {
-        "differential": verdict.differential.model_dump() if verdict.differential else None,
+        "differential": verdict.differential_record(),
+        "statements": verdict.statements,
         "prose": verdict.prose,
         "code_checks": verdict.code_checks,
         "support": verdict.support,

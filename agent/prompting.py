@@ -2,7 +2,8 @@
 
 The system prompt (instructions + tool specs + patient synopsis) comes first and is
 byte-identical for every call of a session, so a vLLM server with prefix caching
-reuses it. History follows, oldest turns dropped first when the prompt budget is hit.
+reuses it. History follows, fitted to the budget by :mod:`agent.prompt_budget` (old
+images first, then old tool results, then old turns).
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from langchain_core.tools import BaseTool
 import prompts
 from agent.differential import format_hint
 from agent.models.protocol import render_tools_block, to_prompted
+from agent.models.qwen_tokens import history_budget, images_per_prompt
+from agent.prompt_budget import CHARS_PER_TOKEN, Fitted, fit_history
 from agent.state import BRIEF, BUDGET, REJECTED, REPAIR
-from knowledge.imaging import fit_pixels
+from knowledge.untrusted import untrusted
 from tools.runtime import EvidenceRecord
 
 ImageUrl = Callable[[EvidenceRecord], str]
 """Turns an image evidence record into a data URL within the pixel budget."""
-
-_PATCH_AREA = 28 * 28
 
 
 def marker(msg: BaseMessage) -> str | None:
@@ -52,7 +53,7 @@ def system_prompt(
         "system",
         mode_instructions=prompts.render(f"mode_{mode}", differential_format=format_hint()).strip(),
         tools_block=tools_block.strip(),
-        synopsis=(synopsis or "").strip(),
+        synopsis=untrusted(synopsis or "").strip(),
     )
 
 
@@ -88,50 +89,12 @@ def with_images(
             record = evidence.get(eid)
             if record is None:
                 continue
-            parts.append({"type": "text", "text": f"Image [{eid}]: {record['label']}"})
+            label = untrusted(record["label"], limit=300)
+            parts.append({"type": "text", "text": f"Image [{eid}]: {label}"})
             parts.append({"type": "image_url", "image_url": {"url": image_url(record)}})
         parts.append({"type": "text", "text": msg.text})
         out.append(HumanMessage(content=parts, id=msg.id))
     return out
-
-
-def estimate_tokens(messages: Sequence[BaseMessage], min_pixels: int, max_pixels: int) -> int:
-    """Tokens, roughly: characters / 4, plus one per 28x28 patch of each image."""
-    total = 0
-    for msg in messages:
-        content = msg.content
-        parts = content if isinstance(content, list) else [content]
-        for part in parts:
-            if isinstance(part, str):
-                total += len(part) // 4 + 4
-            elif part.get("type") == "image_url":
-                total += 1280  # a full-budget image, when the size is unknown
-            else:
-                total += len(str(part.get("text", ""))) // 4 + 4
-    return total
-
-
-def image_tokens(record: EvidenceRecord, min_pixels: int, max_pixels: int) -> int:
-    citation = record["citation"]
-    w, h = int(citation.get("width", 0) or 0), int(citation.get("height", 0) or 0)
-    if not w or not h:
-        return max_pixels // _PATCH_AREA
-    fw, fh = fit_pixels(w, h, min_pixels, max_pixels)
-    return (fw * fh) // _PATCH_AREA
-
-
-def fit_budget(
-    history: list[BaseMessage], budget: int, fixed: int, cost: Callable[[BaseMessage], int]
-) -> tuple[list[BaseMessage], int]:
-    """Drop whole turns, oldest first, until the prompt fits; returns (history, turns dropped)."""
-    starts = [i for i, m in enumerate(history) if is_user_turn(m)]
-    dropped = 0
-    while fixed + sum(cost(m) for m in history) > budget and len(starts) > 1:
-        cut = starts[1]
-        history = history[cut:]
-        starts = [i - cut for i in starts[1:]]
-        dropped += 1
-    return history, dropped
 
 
 def model_messages(
@@ -145,30 +108,25 @@ def model_messages(
     budget_tokens: int,
     min_pixels: int,
     max_pixels: int,
-) -> tuple[list[BaseMessage], int]:
-    """The full model input and how many earlier turns had to be left out."""
+    max_new_tokens: int = 0,
+) -> tuple[list[BaseMessage], Fitted]:
+    """The full model input, and what was left out of it to fit the budget: the prompt
+    and a reply of ``max_new_tokens`` share ``budget_tokens`` (see agent.prompt_budget)."""
     history = history_for_model(messages, turn_start)
-
-    def cost(msg: BaseMessage) -> int:
-        ids = msg.additional_kwargs.get("image_ids") or []
-        pictures = sum(
-            image_tokens(evidence[i], min_pixels, max_pixels) for i in ids if i in evidence
-        )
-        return len(msg.text) // 4 + 4 + pictures + _calls_cost(msg)
-
-    history, dropped = fit_budget(history, budget_tokens, len(system) // 4, cost)
-    history = with_images(history, evidence, image_url)
+    fitted = fit_history(
+        history,
+        budget=history_budget(budget_tokens, max_new_tokens) - len(system) // CHARS_PER_TOKEN,
+        evidence=evidence,
+        min_pixels=min_pixels,
+        max_pixels=max_pixels,
+        max_images=images_per_prompt(budget_tokens, max_new_tokens, min_pixels, max_pixels),
+    )
+    history = with_images(fitted.history, evidence, image_url)
     if tool_calling == "prompted":
         history = to_prompted(history)
     else:
         history = [_native(m) for m in history]
-    return [SystemMessage(content=system), *history], dropped
-
-
-def _calls_cost(msg: BaseMessage) -> int:
-    if isinstance(msg, AIMessage) and msg.tool_calls and "<tool_call>" not in msg.text:
-        return sum(len(str(c["args"])) // 4 + 16 for c in msg.tool_calls)
-    return 0
+    return [SystemMessage(content=system), *history], fitted
 
 
 def _native(msg: BaseMessage) -> BaseMessage:

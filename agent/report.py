@@ -11,11 +11,13 @@ could not be done, and the disclaimer. The HTML report lives in
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from agent.citations import cited_ids
+from agent.links import citation_url
 from tools.runtime import EvidenceRecord
 
 MODE_LABELS = {
@@ -37,7 +39,7 @@ def reference_line(record: EvidenceRecord) -> str:
     if record["kind"] == "guideline":
         where = " — ".join(str(p) for p in (c.get("title"), c.get("section")) if p)
         source = ", ".join(str(p) for p in (c.get("publisher"), c.get("year")) if p)
-        parts = [where or record["label"], source, str(c.get("url") or "")]
+        parts = [where or record["label"], source, citation_url(c) or ""]  # http(s)/DOI only
         if c.get("page"):
             parts.append(f"p. {c['page']}")
         return f"[{record['id']}] " + ". ".join(p for p in parts if p)
@@ -47,10 +49,91 @@ def reference_line(record: EvidenceRecord) -> str:
     if c.get("parent"):
         extra.append(f"derived from {c['parent']}")
     if c.get("box"):
-        extra.append("region " + ", ".join(f"{v:.2f}" for v in c["box"]))
-    if c.get("window"):
-        extra.append(f"window {c['window']}")
+        extra.append(box_text(c["box"]))
+    window = c.get("window") or (c.get("view") or {}).get("window")
+    if window:
+        extra.append(window_text(window))
     return f"[{record['id']}] {record['label']}" + (f" ({'; '.join(extra)})" if extra else "")
+
+
+def box_text(box: Any) -> str:
+    """``region x 0.20-0.60, y 0.10-0.50 of the image`` from a normalised [x0, y0, x1, y1]."""
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        return f"region {box}"
+    return f"region x {x0:.2f}-{x1:.2f}, y {y0:.2f}-{y1:.2f} of the image"
+
+
+def window_text(window: Any) -> str:
+    """``lung window (centre -600, width 1500)`` from a window record (dict or text)."""
+    if not isinstance(window, Mapping):
+        return f"window {window}"
+    name = str(window.get("name") or "").strip()
+    parts = []
+    for key, label in (("center", "centre"), ("width", "width")):
+        if window.get(key) is not None:
+            try:
+                parts.append(f"{label} {float(window[key]):g}")
+            except (TypeError, ValueError):
+                parts.append(f"{label} {window[key]}")
+    head = f"{name} window" if name else "window"
+    return f"{head} ({', '.join(parts)})" if parts else head
+
+
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def readable_passage(text: str) -> str:
+    """A passage with its Markdown tables as lines of ``header: value; ...`` (for flat text)."""
+    lines = text.splitlines()
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        nxt = lines[index + 1] if index + 1 < len(lines) else ""
+        if line.strip().startswith("|") and _TABLE_RULE.match(nxt):
+            header = _cells(line)
+            index += 2
+            while index < len(lines) and lines[index].strip().startswith("|"):
+                row = _cells(lines[index])
+                pairs = [f"{h}: {v}" if h else v for h, v in zip(header, row, strict=False) if v]
+                out.append("; ".join(pairs) + ".")
+                index += 1
+            continue
+        out.append(line)
+        index += 1
+    return "\n".join(out)
+
+
+# --- claim verdicts (the shared answer convention) -----------------------------------------
+CHECK_MARKS = {"checked": "✓", "unchecked": "?", "mismatch": "✗"}
+CHECK_WORDS = {"checked": "checked", "unchecked": "not checked", "mismatch": "mismatch"}
+
+
+def check_mark(item: Mapping[str, Any]) -> str:
+    """The mark beside a claim: ``✓``, ``?`` or ``✗ mismatch: reason`` ('' when absent)."""
+    check = item.get("check")
+    if not isinstance(check, Mapping) or check.get("status") not in CHECK_MARKS:
+        return ""
+    status = str(check["status"])
+    if status == "mismatch":
+        return f"✗ mismatch: {check.get('reason', '')}".rstrip(": ")
+    return CHECK_MARKS[status]
+
+
+def claim_counts_line(answer: Mapping[str, Any]) -> str:
+    """``Claims: 5 checked · 1 not checked · 1 mismatch`` ('' when the answer has no counts)."""
+    counts = answer.get("claim_counts")
+    if not isinstance(counts, Mapping) or not any(counts.get(k) for k in CHECK_MARKS):
+        return ""
+    return " · ".join(
+        f"{CHECK_MARKS[k]} {int(counts.get(k) or 0)} {CHECK_WORDS[k]}" for k in CHECK_MARKS
+    )
 
 
 def code_status(answer: Mapping[str, Any], code: str | None) -> str:
@@ -113,7 +196,7 @@ def source_line(source: Mapping[str, Any] | None) -> str:
     head = ", ".join(
         str(p) for p in (source.get("guideline"), source.get("publisher"), source.get("year")) if p
     )
-    return " ".join(p for p in (head, str(source.get("url") or "")) if p)
+    return " ".join(p for p in (head, citation_url(source) or "") if p)
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -138,9 +221,19 @@ def _banner_md(answer: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _mark_md(item: Mapping[str, Any]) -> str:
+    mark = check_mark(item)
+    if mark.startswith("✗"):
+        return f" **{mark.split(':', 1)[0]}**:{mark.split(':', 1)[1]}" if ":" in mark else " **✗**"
+    if mark == CHECK_MARKS["unchecked"]:
+        return " (? not checked)"
+    return f" {mark}" if mark else ""
+
+
 def _findings_md(title: str, items: list[Mapping[str, Any]]) -> str:
     rows = [
-        f"- {item.get('text', '')} {_ids(item.get('evidence') or [])}".rstrip() for item in items
+        f"- {item.get('text', '')} {_ids(item.get('evidence') or [])}".rstrip() + _mark_md(item)
+        for item in items
     ]
     return f"**{title}**\n" + "\n".join(rows)
 
@@ -150,7 +243,8 @@ def _steps_md(steps: list[Mapping[str, Any]]) -> str:
     for step in steps:
         why = f" — {step['why']}" if step.get("why") else ""
         ids = _ids(step.get("evidence") or [])
-        rows.append(f"- *{step.get('kind', 'test')}*: {step.get('action', '')}{why} {ids}".rstrip())
+        row = f"- *{step.get('kind', 'test')}*: {step.get('action', '')}{why} {ids}".rstrip()
+        rows.append(row + _mark_md(step))
     return "**Next steps**\n" + "\n".join(rows)
 
 
@@ -192,13 +286,27 @@ def _differential_md(answer: Mapping[str, Any], dx: Mapping[str, Any]) -> list[s
     return parts
 
 
+def marked_prose(answer: Mapping[str, Any]) -> str:
+    """The answer's prose with each checked statement's mark after it."""
+    text = str(answer.get("text") or "").strip()
+    for statement in answer.get("statements") or []:
+        sentence = str(statement.get("text") or "")
+        mark = _mark_md(statement)
+        if sentence and mark and sentence in text:
+            text = text.replace(sentence, sentence + mark, 1)
+    return text
+
+
 def to_markdown(answer: Mapping[str, Any]) -> str:
-    """Banner, mode, differential, prose, references, warnings and disclaimer as Markdown."""
+    """Banner, mode, claim counts, differential, prose, references, warnings, disclaimer."""
     parts = _banner_md(answer)
     if answer.get("mode") == "education":
         parts.append(f"_{MODE_LABELS['education']}._")
+    counts = claim_counts_line(answer)
+    if counts:
+        parts.append(f"**Claims:** {counts}")
     differential = answer.get("differential")
-    text = str(answer.get("text") or "").strip()
+    text = marked_prose(answer)
     if differential:
         parts.extend(_differential_md(answer, differential))
         if text:

@@ -55,6 +55,13 @@ h3 .pct { color: var(--accent); margin-left: 6px; }
 .kind { display: inline-block; font-size: .78em; text-transform: uppercase; background: #eef2f7;
   border-radius: 4px; padding: 0 5px; color: var(--muted); }
 .why { color: var(--muted); }
+.check { font-size: .82em; border-radius: 4px; padding: 0 4px; margin-left: 4px;
+  white-space: nowrap; }
+.check-checked { color: #1e6b34; background: #e6f4ea; }
+.check-unchecked { color: var(--muted); background: #eef2f7; }
+.check-mismatch { color: #fff; background: #b3261e; white-space: normal; }
+.claims { margin: 4px 0 0; font-size: .9em; }
+.uncited { color: #8a4b00; font-size: .9em; }
 a.cite { color: var(--accent); text-decoration: none; font-size: .9em; white-space: nowrap; }
 a.cite:hover { text-decoration: underline; }
 .prose { line-height: 1.6; }

@@ -1,10 +1,15 @@
 """The answer as one self-contained HTML file a clinician can open, print or attach.
 
 Inline CSS, images as data URLs, no script and no external request: the only URLs
-are guideline links in the references list. Everything that came from the model,
-the patient record or a guideline is escaped; the prose is rendered as Markdown
-with raw HTML, links and images switched off. Every cited id links to its entry in
-the references list (``#ref-G1``), and every entry resolves the id to its source.
+are source links in the references list and the red-flag banner, and only http(s)
+URLs and DOIs become links (:func:`agent.links.safe_url`). A Content-Security-Policy
+meta tag forbids every script and every fetch, so even a planted ``<script>`` that
+escaped the escaping would not run. Everything that came from the model, the patient
+record or a guideline is escaped; the prose is rendered as Markdown with raw HTML,
+links and images switched off. Every cited id links to its entry in the references
+list (``#ref-G1``), and every entry resolves the id to its source. Each finding and
+next step shows its claim check (``check``), and the header the answer's
+``claim_counts``; every image region the session inspected is outlined, cited or not.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from agent.links import citation_url
 from agent.report import (
     MODE_LABELS,
     PRODUCED_BY,
@@ -35,6 +41,12 @@ _TAG = re.compile(r"(<[^>]*>)")
 _MD = (
     MarkdownIt("commonmark", {"html": False}).enable("table").disable(["image", "link", "autolink"])
 )
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'"
+)
+"""The report's Content-Security-Policy: no script at all, nothing fetched, data: images."""
+
 _TITLES = {
     "clinical": "Consultation report",
     "education": "Teaching answer",
@@ -51,7 +63,7 @@ def render_html(answer: Mapping[str, Any], *, image_root: str | Path | None = No
         _banner(answer.get("red_flags") or []),
         _differential(answer),
         _prose(answer, mode),
-        _evidence(refs, image_root),
+        _evidence(refs, image_root, answer.get("inspected_images") or []),
         _references(answer, refs),
         _warnings(warnings_of(answer)),
         f'<footer class="disclaimer"><p>{escape(str(answer.get("disclaimer") or ""))}</p>'
@@ -60,6 +72,7 @@ def render_html(answer: Mapping[str, Any], *, image_root: str | Path | None = No
     title = escape(_TITLES.get(mode, "Report"))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>Lingshu · {title}</title><style>{CSS}</style></head>\n<body><main>\n"
         + "\n".join(part for part in body if part)
@@ -110,7 +123,42 @@ def _header(answer: Mapping[str, Any], mode: str) -> str:
     return (
         f"<header><h1>Lingshu · {escape(_TITLES.get(mode, 'Report'))}</h1>"
         f'<p class="mode mode-{escape(mode, quote=True)}">{escape(MODE_LABELS.get(mode, mode))}</p>'
-        f'<p class="meta">{" · ".join(m for m in meta if m)}</p></header>'
+        f'<p class="meta">{" · ".join(m for m in meta if m)}</p>{_claim_counts(answer)}</header>'
+    )
+
+
+CHECK_MARKS = {
+    "checked": ("✓", "checked against its source"),
+    "unchecked": ("?", "not checked"),
+    "mismatch": ("✗", "does not match its source"),
+}
+"""The mark and words shown beside a claim for each ``check.status``."""
+
+
+def _claim_counts(answer: Mapping[str, Any]) -> str:
+    counts = answer.get("claim_counts")
+    if not isinstance(counts, Mapping) or not any(counts.get(k) for k in CHECK_MARKS):
+        return ""
+    parts = [
+        f'<span class="check check-{k}">{CHECK_MARKS[k][0]} {int(counts.get(k) or 0)} {k}</span>'
+        for k in CHECK_MARKS
+    ]
+    return f'<p class="claims">Claims against their sources: {" · ".join(parts)}</p>'
+
+
+def check_mark(item: Mapping[str, Any]) -> str:
+    """The claim-check mark of a finding or next step (a mismatch with its reason), or ""."""
+    check = item.get("check")
+    if not isinstance(check, Mapping) or check.get("status") not in CHECK_MARKS:
+        return ""
+    status = str(check["status"])
+    mark, words = CHECK_MARKS[status]
+    reason = str(check.get("reason") or "")
+    title = f"{words}: {reason}" if reason else words
+    shown = f": {escape(reason)}" if status == "mismatch" and reason else ""
+    return (
+        f' <span class="check check-{status}" title="{escape(title, quote=True)}">'
+        f"{mark} {escape(words)}{shown}</span>"
     )
 
 
@@ -124,7 +172,7 @@ def _banner(flags: list[Mapping[str, Any]]) -> str:
         head = ", ".join(
             escape(str(source[k])) for k in ("guideline", "publisher", "year") if source.get(k)
         )
-        url = str(source.get("url") or "")
+        url = citation_url(source)
         link = f' <a href="{escape(url, quote=True)}">{escape(url)}</a>' if url else ""
         items.append(
             f'<div class="flag"><h2>⚠ URGENT: {escape(str(flag.get("title", "")))}</h2>'
@@ -136,7 +184,10 @@ def _banner(flags: list[Mapping[str, Any]]) -> str:
 
 
 def _findings(items: list[Mapping[str, Any]]) -> str:
-    rows = [f"<li>{_text(i.get('text'))} {cite_links(i.get('evidence') or [])}</li>" for i in items]
+    rows = [
+        f"<li>{_text(i.get('text'))} {cite_links(i.get('evidence') or [])}{check_mark(i)}</li>"
+        for i in items
+    ]
     return "<ul>" + "".join(rows) + "</ul>"
 
 
@@ -146,7 +197,8 @@ def _steps(steps: list[Mapping[str, Any]]) -> str:
         why = f' <span class="why">— {_text(s.get("why"))}</span>' if s.get("why") else ""
         rows.append(
             f'<li><span class="kind">{escape(str(s.get("kind", "test")))}</span> '
-            f"{_text(s.get('action'))}{why} {cite_links(s.get('evidence') or [])}</li>"
+            f"{_text(s.get('action'))}{why} {cite_links(s.get('evidence') or [])}"
+            f"{check_mark(s)}</li>"
         )
     return "<ul class=steps>" + "".join(rows) + "</ul>"
 
@@ -238,10 +290,14 @@ def _prose(answer: Mapping[str, Any], mode: str) -> str:
     )
 
 
-def _evidence(refs: list[EvidenceRecord], image_root: str | Path | None) -> str:
+def _evidence(
+    refs: list[EvidenceRecord], image_root: str | Path | None, inspected: list[EvidenceRecord]
+) -> str:
     ehr = [r for r in refs if r["kind"] == "ehr"]
     guide = [r for r in refs if r["kind"] == "guideline"]
+    cited = {r["id"] for r in refs}
     images = [r for r in refs if r["kind"] == "image"]
+    images += [r for r in inspected if r.get("kind") == "image" and r["id"] not in cited]
     parts = []
     if ehr:
         parts.append("<h3>Patient record</h3>" + _ehr_table(ehr))
@@ -254,7 +310,8 @@ def _evidence(refs: list[EvidenceRecord], image_root: str | Path | None) -> str:
         )
         parts.append("<h3>Guideline passages</h3>" + quotes)
     if images:
-        parts.append("<h3>Images</h3>" + _images(pictures(images, image_root)))
+        uncited = {r["id"] for r in images} - cited
+        parts.append("<h3>Images</h3>" + _images(pictures(images, image_root), uncited))
     if not parts:
         return ""
     return '<section id="evidence"><h2>Evidence</h2>' + "".join(parts) + "</section>"
@@ -285,17 +342,20 @@ def _ehr_table(records: list[EvidenceRecord]) -> str:
     )
 
 
-def _images(pics: list[Picture]) -> str:
-    """Each original with its derived views beside it."""
+def _images(pics: list[Picture], uncited: set[str]) -> str:
+    """Each original with its derived views beside it (views inspected but not cited too)."""
     sets = []
     for pic in pics:
         if not pic.root:
-            views = "".join(_figure(v) for v in pics if v.root == pic.eid)
-            sets.append(f'<div class="imgset">{_figure(pic)}<div class="views">{views}</div></div>')
+            views = "".join(_figure(v, v.eid in uncited) for v in pics if v.root == pic.eid)
+            sets.append(
+                f'<div class="imgset">{_figure(pic, pic.eid in uncited)}'
+                f'<div class="views">{views}</div></div>'
+            )
     return "".join(sets)
 
 
-def _figure(p: Picture) -> str:
+def _figure(p: Picture, uncited: bool = False) -> str:
     eid = escape(p.eid, quote=True)
     if p.data_url:
         img = f'<img src="{p.data_url}" alt="{escape(p.title, quote=True)}">'
@@ -303,10 +363,11 @@ def _figure(p: Picture) -> str:
         img = f'<div class="noimg">{escape(p.missing)}</div>'
     regions = "".join(f"<li>{cite_links([rid])} {escape(where)}</li>" for rid, where in p.regions)
     regions_html = f"<p>Regions inspected (outlined):</p><ul>{regions}</ul>" if regions else ""
+    note = '<br><span class="uncited">inspected, not cited in the answer</span>' if uncited else ""
     return (
         f'<figure class="{"view" if p.root else "original"}" id="ev-{eid}">{img}<figcaption>'
         f"{cite_links([p.eid])} {escape(p.title)}<br><span class=muted>{escape(p.facts)}</span>"
-        f"{regions_html}</figcaption></figure>"
+        f"{note}{regions_html}</figcaption></figure>"
     )
 
 
@@ -316,7 +377,7 @@ def _reference(r: EvidenceRecord) -> str:
         where = " — ".join(escape(str(c[k])) for k in ("title", "section") if c.get(k))
         src = ", ".join(escape(str(c[k])) for k in ("publisher", "year") if c.get(k))
         page = f", p. {escape(str(c['page']))}" if c.get("page") else ""
-        url = str(c.get("url") or "")
+        url = citation_url(c)
         link = f' <a href="{escape(url, quote=True)}">{escape(url)}</a>' if url else ""
         return f"Guideline: <cite>{where or escape(r['label'])}</cite>. {src}{page}.{link}"
     if r["kind"] == "ehr":

@@ -41,7 +41,11 @@ class Resources:
 def open_resources(settings: Settings) -> Resources:
     """Open every configured store; never raises for a store that is absent."""
     images = ImageStore(
-        settings.images_path, min_pixels=settings.min_pixels, max_pixels=settings.max_pixels
+        settings.images_path,
+        min_pixels=settings.min_pixels,
+        max_pixels=settings.max_pixels,
+        cache_bytes=settings.image_cache_mb * 1024**2,
+        url_cache_bytes=settings.image_url_cache_mb * 1024**2,
     )
     resources = Resources(images=images)
     for name, opener in _OPENERS.items():
@@ -72,6 +76,14 @@ def _open_guidelines(settings: Settings) -> Any:
 
 
 def _open_ehr(settings: Settings) -> Any:
+    """The FHIR source, its free text redacted of identifiers (unless ehr_show_identifiers)."""
+    from knowledge.ehr.redact import redacting
+
+    source = _open_fhir(settings)
+    return source if settings.ehr_show_identifiers else redacting(source)
+
+
+def _open_fhir(settings: Settings) -> Any:
     """The FHIR server client when ``fhir_base_url`` is set, else the embedded store if present."""
     from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
 

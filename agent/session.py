@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,20 @@ from langgraph.types import Checkpointer, Durability
 
 from agent.checkpoints import SessionSqliteSaver, open_checkpointer
 from agent.graph import build_graph
+from agent.locks import SessionBusy, SessionLocks, store_locks
 from agent.prompting import is_user_turn
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
 from knowledge.imaging import ImageError
+
+__all__ = [
+    "InputError",
+    "Lingshu",
+    "PatientMismatch",
+    "SessionBusy",
+    "TurnResult",
+    "UnknownSession",
+]
 
 
 class InputError(ValueError):
@@ -38,6 +49,17 @@ class UnknownSession(LookupError):
     """No session with that id exists in the session store."""
 
 
+class PatientMismatch(InputError):
+    """A request names a patient other than the one its session is bound to."""
+
+    def __init__(self, session_id: str, bound: str, asked: str) -> None:
+        super().__init__(
+            f"session {session_id} is about patient {bound}, not patient {asked}; "
+            f"start a new session for patient {asked}"
+        )
+        self.session_id, self.bound, self.asked = session_id, bound, asked
+
+
 @dataclass
 class TurnResult:
     """What one turn returns to a face (CLI, server, notebook)."""
@@ -45,13 +67,33 @@ class TurnResult:
     session_id: str
     answer: dict[str, Any]
     evidence: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, int] = field(default_factory=dict)
+    """The model's token counts for this turn, summed over its calls (empty: none reported)."""
 
     @property
     def text(self) -> str:
+        """The answer as text: the whole rendered answer for a differential, else the prose."""
+        if self.answer.get("differential"):
+            return self.markdown()
         return str(self.answer.get("text", ""))
 
+    def markdown(self) -> str:
+        """The answer as Markdown, exactly as the CLI and the Markdown report render it."""
+        from agent.report import to_markdown
+
+        return to_markdown(self.answer)
+
+    def html(self, image_root: str | None = None) -> str:
+        """The answer as one self-contained HTML report, as ``--report x.html`` writes it."""
+        from agent.report import to_html
+
+        return to_html(self.answer, image_root=image_root)
+
     def to_json(self) -> dict[str, Any]:
-        return {"session_id": self.session_id, **self.answer, "evidence": self.evidence}
+        out = {"session_id": self.session_id, **self.answer, "evidence": self.evidence}
+        if self.usage:
+            out["usage"] = self.usage
+        return out
 
 
 class Lingshu:
@@ -65,8 +107,10 @@ class Lingshu:
         tools: Sequence[BaseTool] | None = None,
         checkpointer: Checkpointer = None,
         resources: Resources | None = None,
+        locks: SessionLocks | None = None,
     ) -> None:
         self.settings = settings or Settings()
+        self._locks = locks
         self.resources = resources if resources is not None else open_resources(self.settings)
         self.checkpointer = (
             checkpointer if checkpointer is not None else open_checkpointer(self.settings)
@@ -80,17 +124,63 @@ class Lingshu:
         )
 
     @property
+    def locks(self) -> SessionLocks:
+        """The per-session locks of this session store: the same lock every face takes (a
+        record lock beside the SQLite file, or a Postgres advisory lock), so two writers on
+        one session, in one process or several, take turns."""
+        if self._locks is None:
+            self._locks = store_locks(self.settings.sessions_path)
+        return self._locks
+
+    @contextmanager
+    def hold(self, session_id: str | None) -> Iterator[None]:
+        """Hold a session's lock (waits ``server_lock_wait_s``, then SessionBusy)."""
+        if session_id is None:  # a new session: nobody else knows it yet
+            yield
+            return
+        with self.locks.hold(session_id, self.settings.server_lock_wait_s):
+            yield
+
+    @asynccontextmanager
+    async def ahold(self, session_id: str | None) -> AsyncIterator[None]:
+        """``hold`` for an event loop (waits without blocking it)."""
+        if session_id is None:
+            yield
+            return
+        async with self.locks.ahold(session_id, self.settings.server_lock_wait_s):
+            yield
+
+    @property
     def _durability(self) -> Durability:
         return "sync" if self.settings.checkpoint_every == "step" else "exit"
 
     # --- sessions ---------------------------------------------------------------------
-    def new_session(self, *, patient_id: str | None = None, mode: str | None = None) -> str:
-        """Create a session bound to a patient (or none) and return its id."""
+    def new_session(
+        self,
+        *,
+        patient_id: str | None = None,
+        mode: str | None = None,
+        history: Sequence[tuple[str, str]] = (),
+    ) -> str:
+        """Create a session bound to a patient (or none) and return its id.
+
+        ``history``: earlier turns of the conversation held elsewhere (a chatbot that
+        resends it), as ``("user" | "assistant", text)`` pairs: they open the session, so
+        the model sees them as the turns before the next question.
+        """
         session_id = uuid.uuid4().hex[:12]
+        carried: list[Any] = []
+        for role, text in history:
+            if role == "user":
+                carried.append(HumanMessage(content=text))
+            elif role == "assistant":
+                carried.append(AIMessage(content=text))
+            else:
+                raise InputError(f"a carried turn must be 'user' or 'assistant', not {role!r}")
         values: dict[str, Any] = {
             "patient_id": patient_id,
             "mode": mode or self.settings.mode,
-            "messages": [],
+            "messages": carried,
         }
         self.graph.update_state(_config(session_id), values, as_node="respond")
         return session_id
@@ -102,10 +192,13 @@ class Lingshu:
         return checkpointer.get_tuple(_config(session_id)) is not None
 
     def delete(self, session_id: str) -> None:
-        """Remove every checkpoint of a session (raises UnknownSession)."""
-        if not self.exists(session_id):
-            raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
-        self.graph.checkpointer.delete_thread(session_id)
+        """Remove every checkpoint of a session (raises UnknownSession; waits for a turn of
+        it that is running, up to ``server_lock_wait_s``, then SessionBusy)."""
+        with self.hold(session_id):
+            if not self.exists(session_id):
+                raise UnknownSession(f"no session {session_id!r} in {self.settings.sessions_path}")
+            self.graph.checkpointer.delete_thread(session_id)
+            self.resources.images.release_session(session_id)  # images no other session holds
 
     def state(self, session_id: str) -> dict[str, Any]:
         """The whole checkpointed state of a session (raises UnknownSession)."""
@@ -147,10 +240,12 @@ class Lingshu:
         patient_id: str | None = None,
         mode: str | None = None,
     ) -> TurnResult:
-        """Run one turn to its answer."""
-        session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
-        values = self.graph.invoke(payload, _config(session_id), durability=self._durability)
-        return _result(session_id, values)
+        """Run one turn to its answer, holding the session's lock (SessionBusy when another
+        turn of it does not end within ``server_lock_wait_s``)."""
+        with self.hold(session_id):
+            session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
+            values = self.graph.invoke(payload, _config(session_id), durability=self._durability)
+            return _result(session_id, values)
 
     async def aask(
         self,
@@ -163,14 +258,15 @@ class Lingshu:
     ) -> TurnResult:
         """``ask`` on an event loop (needs ``runs_on_loop``): the graph's steps are awaited,
         and only work that may block (tools, record reads, images) takes a thread."""
-        if images:
-            sid, payload = await asyncio.to_thread(
-                self._prepare, text, session_id, images, patient_id, mode
-            )
-        else:  # a read of the session store
-            sid, payload = self._prepare(text, session_id, images, patient_id, mode)
-        values = await self.graph.ainvoke(payload, _config(sid), durability=self._durability)
-        return _result(sid, values)
+        async with self.ahold(session_id):
+            if images:
+                sid, payload = await asyncio.to_thread(
+                    self._prepare, text, session_id, images, patient_id, mode
+                )
+            else:  # a read of the session store
+                sid, payload = self._prepare(text, session_id, images, patient_id, mode)
+            values = await self.graph.ainvoke(payload, _config(sid), durability=self._durability)
+            return _result(sid, values)
 
     @property
     def runs_on_loop(self) -> bool:
@@ -193,18 +289,20 @@ class Lingshu:
         patient_id: str | None = None,
         mode: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Run one turn, yielding its steps: tool calls, tool results, tokens, the answer."""
-        session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
-        yield {"type": "session", "session_id": session_id}
-        chunks = self.graph.stream(
-            payload,
-            _config(session_id),
-            stream_mode=["updates", "messages"],
-            durability=self._durability,
-        )
-        for mode_name, data in chunks:
-            yield from _events(mode_name, data)
-        yield {"type": "answer", **_result(session_id, self.state(session_id)).to_json()}
+        """Run one turn, yielding its steps: tool calls, tool results, tokens, the answer.
+        The session's lock is held until the answer (or until the generator is closed)."""
+        with self.hold(session_id):
+            session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
+            yield {"type": "session", "session_id": session_id}
+            chunks = self.graph.stream(
+                payload,
+                _config(session_id),
+                stream_mode=["updates", "messages"],
+                durability=self._durability,
+            )
+            for mode_name, data in chunks:
+                yield from _events(mode_name, data)
+            yield {"type": "answer", **_result(session_id, self.state(session_id)).to_json()}
 
     def _prepare(
         self,
@@ -222,7 +320,7 @@ class Lingshu:
             raise InputError(
                 f"{len(images)} images in one turn; at most {self.settings.max_images_per_turn}"
             )
-        stored = []
+        stored: list[dict[str, Any]] = []
         for image in images:
             try:
                 info = self.resources.images.add(image)
@@ -241,10 +339,12 @@ class Lingshu:
         else:
             bound = self._stored(session_id).get("patient_id")
             if patient_id and bound and patient_id != bound:
-                raise InputError(
-                    f"session {session_id} is about patient {bound}; start a new session "
-                    f"for patient {patient_id}"
-                )
+                raise PatientMismatch(session_id, bound, patient_id)
+        if stored:  # the session holds its images: they go when it is deleted
+            try:
+                self.resources.images.claim(session_id, [s["citation"]["path"] for s in stored])
+            except ImageError as exc:
+                raise InputError(str(exc)) from exc
         payload: dict[str, Any] = {
             "messages": [HumanMessage(content=text or "Please look at the image(s).")],
             "incoming_images": stored,
@@ -261,7 +361,29 @@ def _result(session_id: str, values: dict[str, Any]) -> TurnResult:
         session_id=session_id,
         answer=dict(values.get("answer") or {}),
         evidence=dict(values.get("evidence") or {}),
+        usage=turn_usage(values),
     )
+
+
+def turn_usage(values: dict[str, Any]) -> dict[str, int]:
+    """The model's token counts over the last turn's replies (as the server reported them)."""
+    messages = values.get("messages") or []
+    start = values.get("turn_start") or 0
+    prompt = completion = 0
+    seen = False
+    for msg in messages[start:]:
+        usage = getattr(msg, "usage_metadata", None) if isinstance(msg, AIMessage) else None
+        if usage:
+            seen = True
+            prompt += int(usage.get("input_tokens") or 0)
+            completion += int(usage.get("output_tokens") or 0)
+    if not seen:
+        return {}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _config(session_id: str) -> RunnableConfig:

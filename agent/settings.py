@@ -53,11 +53,21 @@ class Settings(BaseSettings):
     repetition_penalty: float = Field(1.05, gt=0.0)
     max_new_tokens: int = Field(1536, ge=16)
     request_timeout_s: float = Field(120.0, gt=0)
+    """How long one model request may wait for the server's next bytes."""
     connect_retries: int = Field(1, ge=0)
+    turn_deadline_s: float = Field(90.0, gt=0)
+    """Total time of one turn, every model call and retry included (tools have their own
+    ``tool_timeout_s``). Past it the model is not waited for: the turn ends with the
+    evidence brief, naming ``model_timeout``. The default is the generation time of
+    ``max_new_tokens`` (1,536) at 25 tokens/s, about 60 s, plus 30 s."""
     device: str = "auto"
     """transformers backend: auto | cpu | cuda | cuda:N."""
     min_pixels: int = 256 * 28 * 28
-    max_pixels: int = 1280 * 28 * 28
+    max_pixels: int = Field(1280 * 28 * 28, ge=28 * 28)
+    image_cache_mb: int = Field(512, ge=0)
+    """Decoded images kept in memory per process (least recently used first out)."""
+    image_url_cache_mb: int = Field(64, ge=0)
+    """Encoded model images (data URLs) kept in memory per process."""
 
     # --- budgets per turn --------------------------------------------------------------
     max_tool_rounds: int = Field(6, ge=0)
@@ -117,6 +127,8 @@ class Settings(BaseSettings):
     """Largest uploaded image (width x height x frames) accepted; larger gets HTTP 413."""
     server_max_text_chars: int = Field(20_000, ge=1)
     """Longest question text accepted in one turn."""
+    server_max_json_depth: int = Field(64, ge=4)
+    """Deepest nesting of arrays/objects accepted in a JSON request body (deeper: HTTP 400)."""
     server_lock_wait_s: float = Field(10.0, ge=0)
     """How long a turn waits for another turn of the same session before HTTP 409."""
     server_threads: int = Field(64, ge=1)

@@ -75,6 +75,8 @@ class ConsultState(InputState, total=False):
     """Tool calls of the last reply that were refused (told to the model after the results)."""
     model_error: str | None
     """Why the model could not be reached this turn, or None."""
+    deadline: float
+    """When this turn must end (epoch seconds): intake's time plus ``turn_deadline_s``."""
     red_flags: list[dict[str, Any]]
     """The program's red-flag screen of this turn (question + record), shown above the answer."""
     checked: dict[str, Any]

@@ -15,7 +15,9 @@ from typing import Any
 
 from agent.answer import looks_like_text
 from agent.citations import cited_ids, unknown_citations
-from agent.differential import Differential, DifferentialParse, Finding, parse_differential
+from agent.claims import ClaimPath, ClaimVerdict, annotate, check_claim, claims_of, prose_claims
+from agent.claims_guideline import GuidelineCheck, Judge
+from agent.differential import Differential, DifferentialParse, parse_differential
 from tools.runtime import EvidenceRecord
 
 SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
@@ -23,10 +25,9 @@ SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
 CodeChecker = Callable[[str], Any]
 """code -> an object with ``code``, ``exists``, ``billable``, ``description``, ``suggestion``."""
 
-SUPPORT_THRESHOLD = 0.3
-"""Below this cosine similarity (all-MiniLM-L6-v2) a claim shares too little with its passage."""
+SUPPORT_THRESHOLD = GuidelineCheck.threshold
+"""Below this cosine similarity (all-MiniLM-L6-v2) a passage does not say the claim."""
 
-_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 @dataclass
@@ -37,6 +38,16 @@ class Verdict:
     prose: str = ""
     code_checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     support: list[dict[str, Any]] = field(default_factory=list)
+    claims: dict[ClaimPath, ClaimVerdict] = field(default_factory=dict)
+    """The verdict on each finding and next step, by its path in the differential."""
+    statements: list[dict[str, Any]] = field(default_factory=list)
+    """Cited sentences of the prose (or report), each with its ``check``."""
+
+    def differential_record(self) -> dict[str, Any] | None:
+        """The differential as plain data, each claim with its ``check`` beside it."""
+        if self.differential is None:
+            return None
+        return annotate(self.differential.model_dump(), self.claims)
 
 
 def verify_reply(
@@ -47,6 +58,8 @@ def verify_reply(
     submitted: dict[str, Any] | None = None,
     check_code: CodeChecker | None = None,
     score_support: SupportScorer | None = None,
+    judge: Judge | None = None,
+    max_pixels: int | None = None,
 ) -> Verdict:
     """Every check of DESIGN.md's verify step, in the order a reader would want them."""
     parsed: DifferentialParse = parse_differential(text, submitted)
@@ -62,9 +75,17 @@ def verify_reply(
         return verdict
     verdict.problems.extend(unknown_citations(parsed.prose, evidence))
     if parsed.differential is not None:
-        _check_differential(parsed.differential, evidence, verdict, check_code, score_support)
+        _check_differential(
+            parsed.differential, evidence, verdict, check_code, score_support, judge, max_pixels
+        )
     if mode == "report":
         _check_report(parsed.prose or text, evidence, verdict)
+    guideline = GuidelineCheck(scorer=score_support, judge=judge) if score_support else None
+    for sentence, ids in prose_claims(parsed.prose):
+        result = check_claim(sentence, ids, evidence, guideline=guideline, max_pixels=max_pixels)
+        verdict.statements.append({"text": sentence, "evidence": ids, "check": result.as_check()})
+        if result.problem and all(i in evidence for i in ids):
+            verdict.problems.append(result.problem)
     return verdict
 
 
@@ -74,6 +95,8 @@ def _check_differential(
     verdict: Verdict,
     check_code: CodeChecker | None,
     score_support: SupportScorer | None,
+    judge: Judge | None = None,
+    max_pixels: int | None = None,
 ) -> None:
     for bad in dx.malformed_ids():
         verdict.problems.append(f"{bad!r} is not an evidence id (ids look like G1, E4, I2)")
@@ -93,8 +116,24 @@ def _check_differential(
         )
     if check_code is not None:
         _check_codes(dx, verdict, check_code)
-    if score_support is not None:
-        _check_support(dx, evidence, verdict, score_support)
+    _check_disease_ids(dx, verdict)
+    guideline = GuidelineCheck(scorer=score_support, judge=judge) if score_support else None
+    _check_claims(dx, evidence, verdict, guideline, max_pixels)
+
+
+def _check_disease_ids(dx: Differential, verdict: Verdict) -> None:
+    """An OMIM or Orphanet id (a rare disease, often without its own ICD-10-CM code) must exist."""
+    for diagnosis in dx.diagnoses:
+        if not diagnosis.disease_id:
+            continue
+        from knowledge.phenotypes import disease
+
+        if disease(diagnosis.disease_id) is None:
+            verdict.problems.append(
+                f"{diagnosis.disease_id} for '{diagnosis.name}' is not an OMIM or Orphanet "
+                "disease in the HPO annotations; give the id the phenotype tool returned or "
+                "leave disease_id empty"
+            )
 
 
 def _check_codes(dx: Differential, verdict: Verdict, check_code: CodeChecker) -> None:
@@ -109,11 +148,7 @@ def _check_codes(dx: Differential, verdict: Verdict, check_code: CodeChecker) ->
             "description": result.description,
         }
         if not result.exists:
-            hint = f" (closest: {result.suggestion})" if getattr(result, "suggestion", "") else ""
-            verdict.problems.append(
-                f"{diagnosis.icd10} for '{diagnosis.name}' is not an ICD-10-CM code{hint}; "
-                "give a valid code or leave icd10 empty"
-            )
+            verdict.problems.append(_code_problem(diagnosis.name, diagnosis.icd10, result))
         elif not result.billable:
             verdict.warnings.append(
                 f"{result.code} ({result.description}) is an ICD-10-CM category, not a billable "
@@ -121,49 +156,32 @@ def _check_codes(dx: Differential, verdict: Verdict, check_code: CodeChecker) ->
             )
 
 
-def _findings(dx: Differential) -> list[Finding]:
-    found = list(dx.red_flags)
-    for diagnosis in dx.diagnoses:
-        found.extend(diagnosis.supporting)
-        found.extend(diagnosis.against)
-    return found
+def _code_problem(name: str, code: str, result: Any) -> str:
+    """One sentence: what the code is not, the closest codes once, what to do."""
+    suggestion = str(getattr(result, "suggestion", "") or "")
+    head, _, rest = suggestion.partition("; ")
+    what = head if head.startswith(str(result.code)) else f"{code} is not an ICD-10-CM code"
+    closest = rest.split("closest codes: ", 1)[-1] if "closest codes: " in rest else rest
+    hint = f" (closest: {closest})" if closest else ""
+    return f"for '{name}', {what}{hint}; give a valid code or leave icd10 empty"
 
 
-def _check_support(
+def _check_claims(
     dx: Differential,
     evidence: Mapping[str, EvidenceRecord],
     verdict: Verdict,
-    score: SupportScorer,
+    guideline: GuidelineCheck | None,
+    max_pixels: int | None,
 ) -> None:
-    pairs: list[tuple[Finding, str]] = [
-        (finding, gid)
-        for finding in _findings(dx)
-        for gid in finding.evidence
-        if gid in evidence and evidence[gid]["kind"] == "guideline"
-    ]
-    if not pairs:
-        return
-    scores = score([(finding.text, _sentences(evidence[gid]["excerpt"])) for finding, gid in pairs])
-    best: dict[int, tuple[float, str, list[str]]] = {}
-    order: list[Finding] = []
-    for (finding, gid), value in zip(pairs, scores, strict=True):
-        key = id(finding)
-        if key not in best:
-            order.append(finding)
-            best[key] = (value, gid, [gid])
-        else:
-            top, top_id, ids = best[key]
-            best[key] = (value, gid, [*ids, gid]) if value > top else (top, top_id, [*ids, gid])
-    for finding in order:
-        value, best_id, guideline_ids = best[id(finding)]
-        verdict.support.append({"claim": finding.text, "id": best_id, "score": round(value, 3)})
-        if value < SUPPORT_THRESHOLD:
-            cited = ", ".join(guideline_ids)
-            verdict.problems.append(
-                f"the claim '{finding.text[:80]}' cites {cited} but shares little with it "
-                f"(support {value:.2f} < {SUPPORT_THRESHOLD}); cite the passage that says it, "
-                "or drop the citation"
-            )
+    """Each finding and next step against what it cites; mismatches go back to the model."""
+    for path, text, ids in claims_of(dx.model_dump()):
+        if not ids or any(i in dx.malformed_ids() for i in ids):
+            continue
+        result = check_claim(text, ids, evidence, guideline=guideline, max_pixels=max_pixels)
+        verdict.claims[path] = result
+        verdict.support.extend(result.support)
+        if result.problem:
+            verdict.problems.append(result.problem)
 
 
 def _check_report(text: str, evidence: Mapping[str, EvidenceRecord], verdict: Verdict) -> None:
@@ -177,10 +195,6 @@ def _check_report(text: str, evidence: Mapping[str, EvidenceRecord], verdict: Ve
             "the report's statements must cite the images they come from "
             f"(this session has {', '.join(images)})"
         )
-
-
-def _sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text) if s.strip()] or [text]
 
 
 def embedding_scorer(embedder: Any, cache_size: int = 4096) -> SupportScorer:

@@ -2,7 +2,9 @@
 
 Builds a store with the synthetic chest-pain patient plus 10,000 generated lab and
 vital-sign Observations over five years, then times ``patient_summary`` and
-``get_labs`` as the graph calls them. Prints one JSON line.
+``get_labs`` as the graph calls them (free text redacted of identifiers, the source
+wrapped once as agent/resources.py does), and without redaction for comparison.
+Prints one JSON line.
 
     .venv/bin/python benchmarks/ehr.py
 """
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.ehr import EmbeddedFhirStore
 from knowledge.ehr.parse import validate
+from knowledge.ehr.redact import redacting
 from knowledge.patients import BUNDLE_DIR
 from tools.ehr import get_labs, patient_summary
 from tools.runtime import EvidenceLedger, ToolContext
@@ -71,10 +74,13 @@ def _observations(n: int) -> list[dict[str, Any]]:
     return out
 
 
-def _time(fn: Any, args: dict[str, Any], store: EmbeddedFhirStore) -> list[float]:
+def _time(fn: Any, args: dict[str, Any], store: Any, show: bool = False) -> list[float]:
+    """Tool latency; ``store`` wrapped once for redaction as agent/resources.py opens it,
+    or, with ``show``, raw with identifiers shown (no redaction, for comparison)."""
     times = []
     for _ in range(RUNS):
-        ctx = ToolContext(ledger=EvidenceLedger(), patient_id=PATIENT, ehr=store)
+        extras = {"ehr_show_identifiers": show}
+        ctx = ToolContext(ledger=EvidenceLedger(), patient_id=PATIENT, ehr=store, extras=extras)
         call = {"type": "tool_call", "id": "b", "name": fn.name, "args": {**args, "ctx": ctx}}
         t0 = time.perf_counter()
         fn.invoke(call)
@@ -94,8 +100,11 @@ def main() -> None:
         store.add([validate(o) for o in _observations(N_OBSERVATIONS)])
         import_s = time.perf_counter() - t0
         n_obs = len(store.search("Observation", PATIENT))
-        summary = _time(patient_summary, {}, store)
-        labs = _time(get_labs, {"name_or_loinc": "troponin"}, store)
+        source = redacting(store)
+        summary = _time(patient_summary, {}, source)
+        labs = _time(get_labs, {"name_or_loinc": "troponin"}, source)
+        summary_raw = _time(patient_summary, {}, store, show=True)
+        labs_raw = _time(get_labs, {"name_or_loinc": "troponin"}, store, show=True)
         store.close()
     print(
         json.dumps(
@@ -107,6 +116,8 @@ def main() -> None:
                 "patient_summary_ms_p95": _pct(summary, 95),
                 "get_labs_troponin_ms_p50": _pct(labs, 50),
                 "get_labs_troponin_ms_p95": _pct(labs, 95),
+                "unredacted_patient_summary_ms_p50": _pct(summary_raw, 50),
+                "unredacted_get_labs_troponin_ms_p50": _pct(labs_raw, 50),
                 "import_10k_observations_s": round(import_s, 2),
                 "python": platform.python_version(),
                 "machine": platform.machine(),

@@ -9,7 +9,12 @@ pass through :func:`untrusted` before they reach a prompt. It makes three promis
   the tokenizer matches those as exact strings, and every one begins with ``<``;
 - no control character, NUL or lone surrogate survives (they break JSON, SSE and SQLite).
 
-Plain comparisons such as ``<5 mmol/L`` or ``a < b`` stay readable.
+Plain comparisons such as ``<5 mmol/L`` or ``a < b`` stay readable. The function is
+idempotent: escaping escaped text changes nothing.
+
+:func:`protocol_safe` is the backstop for text that is partly the program's own markup
+(a tool result holding ``<guideline id="G1">`` tags): it escapes only what can never be
+legitimate there, the chat-template special tokens and the protocol's own tags.
 """
 
 from __future__ import annotations
@@ -18,6 +23,38 @@ import re
 
 # "<" followed by what would make it a tag, a closing tag, a declaration or a special token.
 _TAG_OPENER = re.compile(r"[<\uff1c\ufe64](?=\s*[/A-Za-z_!?|])")
+# Qwen2.5(-VL)'s added tokens: every one is matched by the tokenizer as an exact string.
+QWEN_SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+    "<tool_call>",
+    "</tool_call>",
+    "<|fim_prefix|>",
+    "<|fim_middle|>",
+    "<|fim_suffix|>",
+    "<|fim_pad|>",
+    "<|repo_name|>",
+    "<|file_sep|>",
+)
+PROTOCOL_TAGS = ("tool_call", "tool_response", "tools", "patient_record")
+"""Tags of the prompts themselves: the tool protocol and the system prompt's record tag."""
+_PROTOCOL = re.compile(
+    r"[<\uff1c\ufe64](?=\s*\|"
+    r"|\s*/?\s*(?:" + "|".join(PROTOCOL_TAGS) + r")\b)",
+    re.IGNORECASE,
+)
 # C0/C1 controls except tab, newline and carriage return; lone surrogates.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -31,6 +68,19 @@ def untrusted(text: object, *, limit: int | None = None) -> str:
         cut = value[: max(0, limit - 2)].rsplit(" ", 1)[0]
         value = cut + " …"
     return value
+
+
+def protocol_safe(text: object) -> str:
+    """``text`` with special tokens and protocol tags escaped, other markup kept.
+
+    For a tool result whose own tags (``<guideline id="G1" ...>``) must stay while no
+    data inside it can open a special token, close a data tag or start a tool call.
+    Every tool result passes through this (agent/acting.py) after the tool has
+    escaped its data with :func:`untrusted`.
+    """
+    value = "" if text is None else str(text)
+    value = _CONTROL.sub("", value)
+    return _PROTOCOL.sub("&lt;", value)
 
 
 def untrusted_attr(text: object, *, limit: int = 200) -> str:

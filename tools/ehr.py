@@ -17,7 +17,7 @@ from langchain_core.tools import BaseTool, InjectedToolArg, tool
 
 from knowledge.ehr import loinc
 from knowledge.ehr.parse import codings, date_of
-from knowledge.ehr.records import age_on, note_text, note_title, trend
+from knowledge.ehr.records import age_on, describe_series, note_text, note_title
 from tools.ehr_lines import (
     Line,
     allergy_line,
@@ -99,8 +99,8 @@ def _abnormal_labs(ctx: ToolContext) -> Line:
     line = Line().add("Recent abnormal results: " + ("" if recent else "none."))
     resources = by_reference(found)
     for number, m in enumerate(recent[:6]):
-        direction = trend(labs[m.code]).split(",")[0]
-        detail = f"{day(m.date)}, {direction}" if direction else day(m.date)
+        moved = describe_series(labs[m.code]).brief
+        detail = f"{day(m.date)}, {moved}" if moved and moved != "single value" else day(m.date)
         text = ("; " if number else "") + f"{m.display} {value_text(m)} ({detail})"
         measurement_part(line, text, m, resources[m.ref])
     return line

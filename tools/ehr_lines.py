@@ -5,8 +5,9 @@ anything outside that patient's compartment; a source that is down becomes a
 :class:`ToolError` the model can act on.
 
 Output: a tool builds :class:`Line` objects whose parts carry the resource they
-show; :func:`render` joins them within ``ctx.max_output_chars`` and cites (as
-``E#``) only the resources on lines that are actually shown.
+show; :func:`render` escapes every part with the one escaping function
+(:func:`knowledge.untrusted.untrusted`), joins them within ``ctx.max_output_chars``
+and cites (as ``E#``) only the resources on lines that are actually shown.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ from knowledge.ehr.records import (
     medication_name,
     trend,
 )
+from knowledge.ehr.redact import redacting
 from knowledge.ehr.source import FhirUnavailable
+from knowledge.untrusted import untrusted
 from tools.runtime import ToolArtifact, ToolContext, ToolError
 
 T = TypeVar("T")
@@ -113,7 +116,8 @@ def render(ctx: ToolContext, lines: Sequence[Line]) -> tuple[str, ToolArtifact]:
             )
             break
         text = ""
-        for part, resource, label, extra in line.parts:
+        for raw, resource, label, extra in line.parts:
+            part = untrusted(raw)  # record text is data: no tag, token or control survives
             text += part
             if resource is not None:
                 eid = cite(ctx, resource, label, part.strip(" :;,-"), **extra)
@@ -128,7 +132,9 @@ def render(ctx: ToolContext, lines: Sequence[Line]) -> tuple[str, ToolArtifact]:
 
 def nothing(text: str, ctx: ToolContext) -> tuple[str, ToolArtifact]:
     """A result that shows (and cites) nothing."""
-    return text, ToolArtifact(evidence=[], data={"patient_id": ctx.patient_id, "resources": []})
+    return untrusted(text), ToolArtifact(
+        evidence=[], data={"patient_id": ctx.patient_id, "resources": []}
+    )
 
 
 # --- reading the record -------------------------------------------------------------------------
@@ -153,10 +159,19 @@ def guard(read: Callable[[], T]) -> T:
         ) from exc
 
 
+def source(ctx: ToolContext) -> Any:
+    """The session's FHIR source, its free text redacted of identifiers (knowledge.ehr.redact)
+    unless the deployment sets ``ctx.extras["ehr_show_identifiers"]``."""
+    if ctx.extras.get("ehr_show_identifiers"):
+        return ctx.ehr
+    return redacting(ctx.ehr)
+
+
 def search(ctx: ToolContext, resource_type: str, **kwargs: Any) -> list[dict[str, Any]]:
     """The session patient's resources of a type, newest first (other patients dropped)."""
     pid = patient_id(ctx)
-    found = guard(lambda: ctx.ehr.search(resource_type, pid, **kwargs))
+    ehr = source(ctx)
+    found = guard(lambda: ehr.search(resource_type, pid, **kwargs))
     return [r for r in found if patient_of(r) == pid and r.get("resourceType") == resource_type]
 
 
@@ -214,7 +229,7 @@ def medication_line(ctx: ToolContext, request: dict[str, Any], brief: bool = Fal
     medication = None
     ref = str((request.get("medicationReference") or {}).get("reference", ""))
     if ref.startswith("Medication/"):
-        medication = guard(lambda: ctx.ehr.read("Medication", ref.split("/", 1)[1]))
+        medication = guard(lambda: source(ctx).read("Medication", ref.split("/", 1)[1]))
     name = medication_name(request, medication)
     dose = dosage_text(request)
     started = (date_of(request) or "")[:10]

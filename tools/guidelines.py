@@ -8,17 +8,14 @@ passage cannot close its own tag and pose as instructions.
 
 from __future__ import annotations
 
-import html
-import re
 from typing import Annotated, Any
 
 from langchain_core.tools import InjectedToolArg, tool
 
+from knowledge.untrusted import untrusted, untrusted_attr
 from tools.runtime import ToolArtifact, ToolContext, ToolError, requires
 
 MAX_K = 10
-_TAG_OPENER = re.compile(r"<(?=[/!?|A-Za-z])")
-"""A ``<`` opening a tag or special token (``</guideline>``, ``<|im_start|>``); not ``< 6 mm``."""
 _MIN_TEXT = 240
 """Fewest characters of text worth showing for one passage."""
 _TAG_CHARS = len('<guideline id="G000" >\n\n</guideline>')
@@ -57,7 +54,12 @@ def search_guidelines(
         raise ToolError("query is empty: say what to look for, e.g. 'sepsis antibiotic timing'")
     if not 1 <= k <= MAX_K:
         raise ToolError(f"k must be between 1 and {MAX_K}, got {k}")
-    hits = store.search(query, k=k)
+    from knowledge.guidelines.store import StoreError  # loaded with the store already
+
+    try:
+        hits = store.search(query, k=k)
+    except StoreError as exc:
+        raise ToolError(f"the guideline library is unavailable: {exc}") from exc
     if not hits:
         raise ToolError(f"no guideline passage matches {query!r}; try other clinical terms")
     return render_hits(query, hits, ctx)
@@ -115,16 +117,12 @@ def _cite(hit: Any, shown_text: str, ctx: ToolContext) -> str:
 
 
 def _body(text: str, room: int) -> str:
-    """Passage text with tag openers escaped (it cannot close its tag), cut to ``room`` chars."""
-    escaped = _TAG_OPENER.sub("&lt;", text.strip())
-    if len(escaped) <= room:
-        return escaped
-    cut = escaped[: room - 2].rsplit(" ", 1)[0]
-    return cut + " …"
+    """Passage text through the one escaping function (it cannot close its tag), cut to ``room``."""
+    return untrusted(text.strip(), limit=room)
 
 
 def _attr(value: str) -> str:
-    return html.escape(" ".join(value.split()), quote=True)
+    return untrusted_attr(value, limit=300)
 
 
 search_guidelines.metadata = requires("guidelines")

@@ -117,7 +117,7 @@ def _derive(
         img = scaled(store.render(source_path, view), scale, store.max_pixels)
     except ImageError as exc:
         raise ToolError(str(exc)) from exc
-    sha, path = store.save_png(img)
+    sha, path = store.save_png(img, derived_from=source_path)
     cit = parent["citation"]
     x0, y0, x1, y1 = pixel_bounds(view.box, volume.width, volume.height)
     spacing = volume.spacing

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
+from knowledge.untrusted import untrusted
+
 EvidenceKind = Literal["guideline", "ehr", "image"]
 
 PREFIX: dict[EvidenceKind, str] = {"guideline": "G", "ehr": "E", "image": "I"}
@@ -31,11 +33,25 @@ class EvidenceRecord(TypedDict):
     key: str
     """What makes two retrievals the same source: chunk id, ``Observation/abc``, image sha + box."""
     label: str
-    """One line for the references list: title and section, resource and date, image and region."""
+    """One line for the references list: title and section, resource and date, image and region.
+
+    Escaped with :func:`knowledge.untrusted.untrusted` (it may reach a prompt)."""
     excerpt: str
-    """The short text the model was shown for it."""
+    """The short text the model was shown for it (escaped the same way)."""
     citation: dict[str, Any]
-    """Everything needed to resolve it to its source (publisher, year, URL, FHIR type/date...)."""
+    """Everything needed to resolve it to its source (publisher, year, URL, FHIR type/date...);
+    its strings escaped like the label."""
+
+
+def _escaped(value: Any) -> Any:
+    """Every string in a citation through the one escaping function (keys and numbers kept)."""
+    if isinstance(value, str):
+        return untrusted(value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(v) for v in value]
+    return value
 
 
 class ToolError(Exception):
@@ -77,9 +93,9 @@ class EvidenceLedger:
                 id=eid,
                 kind=kind,
                 key=key,
-                label=label,
-                excerpt=excerpt,
-                citation=dict(citation or {}),
+                label=untrusted(label),
+                excerpt=untrusted(excerpt),
+                citation=_escaped(dict(citation or {})),
             )
             self._records[eid] = record
             self._by_key[(kind, key)] = eid

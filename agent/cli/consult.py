@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,9 +20,13 @@ from agent.cli.options import (
     with_model_settings,
 )
 from agent.report import to_json, to_markdown, write_report
-from agent.session import InputError, Lingshu, TurnResult, UnknownSession
+from agent.session import InputError, Lingshu, SessionBusy, TurnResult, UnknownSession
 from agent.settings import Settings
 from knowledge.imaging.overlay import save_outlined
+
+EXIT_ANSWERED, EXIT_FAILED, EXIT_INPUT, EXIT_BRIEF = 0, 1, 2, 3
+
+log = logging.getLogger(__name__)
 
 Images = Annotated[
     list[Path] | None,
@@ -68,9 +74,9 @@ def run_turn(
             result = agent.ask(question, **kwargs)
         else:
             result = _ask_live(agent, question, kwargs)
-    except (InputError, UnknownSession) as exc:
+    except (InputError, UnknownSession, SessionBusy) as exc:
         err.print(f"[red]Error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_INPUT) from None
     if result.answer.get("produced_by") == "evidence_brief":
         err.print(model_down_line(agent.settings, result.answer.get("model_error")))
     if as_json:
@@ -149,19 +155,43 @@ def consult(
     *,
     settings: Settings,
 ) -> None:
-    """Ask one question (with images and a patient) and print the cited answer."""
-    agent = Lingshu(settings)
-    run_turn(
-        agent,
-        question,
-        session_id=session,
-        images=list(image or []),
-        patient_id=patient,
-        mode=mode,
-        as_json=as_json,
-        report=report,
-        outline=outline,
+    """Ask one question (with images and a patient) and print the cited answer.
+
+    Exit codes: 0 answered by the model; 1 failed (nothing answered: the error is
+    printed); 2 input refused (a bad option or image, an empty question, an unknown
+    session, a patient other than the session's, or the session busy with another turn
+    past LINGSHU_SERVER_LOCK_WAIT_S); 3 no model answered, the evidence brief is shown.
+    """
+    result = _guarded(
+        lambda: run_turn(
+            Lingshu(settings),
+            question,
+            session_id=session,
+            images=list(image or []),
+            patient_id=patient,
+            mode=mode,
+            as_json=as_json,
+            report=report,
+            outline=outline,
+        )
     )
+    raise typer.Exit(_exit_code(result))
+
+
+def _guarded(run: Callable[[], TurnResult]) -> TurnResult:
+    """A turn whose unexpected failure is one line and exit code 1, not a traceback."""
+    try:
+        return run()
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        log.debug("the turn failed", exc_info=exc)
+        err.print(f"[red]Failed:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def _exit_code(result: TurnResult) -> int:
+    return EXIT_BRIEF if result.answer.get("produced_by") == "evidence_brief" else EXIT_ANSWERED
 
 
 @app.command("report")
@@ -181,17 +211,24 @@ def imaging_report(
     *,
     settings: Settings,
 ) -> None:
-    """Write a structured imaging report (Findings / Impression) citing the images."""
-    run_turn(
-        Lingshu(settings),
-        question,
-        session_id=None,
-        images=list(image),
-        patient_id=patient,
-        mode="report",
-        as_json=as_json,
-        report=out,
+    """Write a structured imaging report (Findings / Impression) citing the images.
+
+    Exit codes as for `lingshu consult`: 0 answered, 1 failed, 2 input refused, 3 the
+    evidence brief (no model answered).
+    """
+    result = _guarded(
+        lambda: run_turn(
+            Lingshu(settings),
+            question,
+            session_id=None,
+            images=list(image),
+            patient_id=patient,
+            mode="report",
+            as_json=as_json,
+            report=out,
+        )
     )
+    raise typer.Exit(_exit_code(result))
 
 
 CHAT_HELP = """Type a question and press Enter. Commands:

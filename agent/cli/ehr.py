@@ -46,8 +46,21 @@ def import_(
     ],
     db: Db = None,
     data_dir: DataDir = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Let a resource whose id is already stored under another patient move to the "
+            "patient named in the file (refused and named without this).",
+        ),
+    ] = False,
 ) -> None:
-    """Import FHIR R4 resources into the embedded store; malformed ones are skipped and named."""
+    """Import FHIR R4 resources into the embedded store.
+
+    Every bad file or line (not UTF-8/UTF-16 text, not JSON, nested too deeply, not valid
+    FHIR R4, an id repeated in one file, an id that belongs to another patient) is skipped
+    and named; the rest imports and the counts are true.
+    """
     missing = [p for p in paths if not p.exists()]
     if missing:
         err.print(f"[red]No such file or folder:[/red] {', '.join(map(str, missing))}")
@@ -68,7 +81,7 @@ def import_(
         task = progress.add_task("Importing", total=len(files))
         for path in files:
             progress.update(task, description=f"Importing {path.name}")
-            report.add(store.import_file(path))
+            report.add(store.import_file(path, replace=replace))
             progress.advance(task)
     store.close()
     for warning in report.warnings[:_SHOWN_WARNINGS]:

@@ -15,6 +15,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.markdown import Markdown
 from rich.table import Table
 
 from agent.cli.app import app
@@ -209,7 +210,8 @@ def search(
         table.add_column(column)
     for p in passages:
         source = f"[bold]{p['title']}[/bold]\n{p['section']}\n{p['publisher']} {p['year'] or ''}"
-        table.add_row(str(p["rank"]), f"{p['score']:.4f}", f"{source}\n{p['url']}", p["text"])
+        passage = Markdown(p["text"])  # a passage that is a Markdown table prints as a table
+        table.add_row(str(p["rank"]), f"{p['score']:.4f}", f"{source}\n{p['url']}", passage)
     console.print(table)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.cli.app import app
+from agent.cli.options import MODEL_OPTIONS, with_model_settings
+from agent.server.auth import OPEN_WARNING
 from agent.server.service import is_postgres
 from agent.server.workers import LOG_FORMAT, Supervisor, balanced_workers_supported
 from agent.settings import Settings
@@ -32,6 +35,7 @@ def _loopback(host: str) -> bool:
 
 
 @app.command("serve")
+@with_model_settings
 def serve(
     host: Annotated[str, typer.Option(help="Bind address (0.0.0.0 behind a balancer).")] = (
         "127.0.0.1"
@@ -41,14 +45,29 @@ def serve(
         int, typer.Option(min=1, help="Worker processes (they share sessions and locks).")
     ] = 1,
     log_level: Annotated[str, typer.Option(help="debug | info | warning | error.")] = "info",
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Allow a non-loopback address with no API keys (anyone who reaches it may "
+            "open every patient).",
+        ),
+    ] = False,
+    *,
+    settings: Settings,
 ) -> None:
-    """Serve the sessions API, the OpenAI-compatible endpoint and the web chat page."""
+    """Serve the sessions API, the OpenAI-compatible endpoint and the web chat page.
+
+    API keys come from DATA_DIR/api-keys.json (what `lingshu api-key` writes), or the file
+    named by LINGSHU_SERVER_API_KEYS_FILE, plus LINGSHU_SERVER_API_KEYS. With none the
+    service is open: it says so at start-up and in /readyz, and binds only a loopback
+    address unless --insecure.
+    """
     import uvicorn
 
     from agent.server.auth import KeyRing
 
     console = Console(stderr=True, soft_wrap=True)
-    settings = Settings()
     if workers > 1 and sys.platform == "win32" and not is_postgres(settings.sessions_path):
         console.print(
             "[red]error:[/red] several workers on a SQLite session store need POSIX file "
@@ -56,16 +75,25 @@ def serve(
         )
         raise typer.Exit(2)
     try:
-        open_access = KeyRing.from_settings(settings).open
+        ring = KeyRing.from_settings(settings)
     except (OSError, ValueError) as exc:
         console.print(f"[red]error:[/red] API keys: {escape(str(exc))}")
         raise typer.Exit(2) from exc
-    if open_access and not _loopback(host):
-        console.print(
-            "[yellow]warning:[/yellow] no API keys configured and the service is reachable "
-            f"on {escape(host)}: anyone who can reach it may open every patient "
-            "(make keys with `lingshu api-key`)"
-        )
+    if ring.open:
+        console.print(f"[bold red]{escape(OPEN_WARNING)}[/bold red]")
+        if not _loopback(host):
+            if not insecure:
+                console.print(
+                    f"[red]error:[/red] refusing to serve {escape(host)} with no API keys: "
+                    "make one with `lingshu api-key --name NAME`, or pass --insecure"
+                )
+                raise typer.Exit(2)
+            console.print(
+                f"[bold red]--insecure: serving {escape(host)} with no API keys[/bold red]"
+            )
+    else:
+        console.print(f"[dim]{len(ring)} API key(s) from {escape(ring.source)}[/dim]")
+    _export(settings)  # the workers build the same Settings from the environment
     console.print(f"[green]Lingshu[/green] on http://{escape(host)}:{port}/  (API docs at /docs)")
     logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
     options: dict[str, Any] = {
@@ -90,6 +118,16 @@ def serve(
     )
 
 
+def _export(settings: Settings) -> None:
+    """Put the settings the command line gave into the environment, where the app factory
+    (in this process or a spawned worker) reads them: the command line still wins."""
+    given = settings.model_fields_set & {*MODEL_OPTIONS, "constrained_tools"}
+    for name in given:
+        value = getattr(settings, name)
+        if value is not None:
+            os.environ[f"LINGSHU_{name.upper()}"] = str(value)
+
+
 @app.command("api-key")
 def api_key(
     name: Annotated[str, typer.Option(help="Who the key is for; owns the sessions it makes.")],
@@ -102,9 +140,10 @@ def api_key(
 ) -> None:
     """Make an API key: its hash goes into the keys file, the key is printed once."""
     from agent.server.auth import key_entry, new_key
+    from agent.server.auth import keys_file as configured_keys_file
 
     settings = Settings()
-    target = keys_file or settings.server_api_keys_file or settings.data_dir / "api-keys.json"
+    target = keys_file or configured_keys_file(settings)
     data = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {"keys": []}
     if any(entry.get("name") == name for entry in data["keys"]):
         Console(stderr=True).print(f"[red]error:[/red] a key named {escape(name)!r} exists")
@@ -117,5 +156,11 @@ def api_key(
     typer.echo(key)
     Console(stderr=True, soft_wrap=True).print(
         f"[dim]added {escape(name)!r} to {escape(str(target))}; the key is not stored, "
-        f"keep it now. Serve with LINGSHU_SERVER_API_KEYS_FILE={escape(str(target))}[/dim]"
+        "keep it now. `lingshu serve` reads this file"
+        + (
+            ""
+            if target == configured_keys_file(settings)
+            else f" when LINGSHU_SERVER_API_KEYS_FILE={escape(str(target))}"
+        )
+        + "[/dim]"
     )

@@ -13,6 +13,7 @@ from agent.settings import Settings
 def load_chat_model(settings: Settings) -> BaseChatModel:
     """The chat model for ``settings.backend`` (nothing is loaded or contacted yet)."""
     if settings.backend == "openai":
+        from agent.models.calling import reply_cap
         from agent.models.openai_backend import LingshuChatOpenAI
 
         return LingshuChatOpenAI(
@@ -27,6 +28,7 @@ def load_chat_model(settings: Settings) -> BaseChatModel:
             # vLLM takes sampling extras in the request body.
             extra_body={"repetition_penalty": settings.repetition_penalty},
             constrained_tools=settings.constrained_tools,
+            max_reply_chars=reply_cap(settings.max_new_tokens),
         )
     if settings.backend == "transformers":
         from agent.models.transformers_backend import TransformersChatModel

@@ -22,7 +22,7 @@ import asyncio
 import json
 import random
 import weakref
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from time import time
@@ -32,10 +32,12 @@ from urllib.request import getproxies, proxy_bypass
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr
+
+from agent.models.errors import ModelReplyInvalid
 
 try:  # the HTTP types the openai client raises with: httpx2 from openai 3, httpx before
     import httpx2 as _http
@@ -44,6 +46,10 @@ except ImportError:  # pragma: no cover - depends on the installed openai
 
 _REQUEST_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
 _RETRY_AFTER_MAX_S = 120.0  # the SDK's: a longer Retry-After is not waited for
+_MIN_BODY_BYTES = 64 * 1024 * 1024
+"""The aiohttp lane reads at most this much of a reply body (or 8 bytes a reply
+character, if more): a server that ignores max_tokens cannot fill the memory. A body
+within it is parsed and its text cut at ``max_reply_chars``; one past it is refused."""
 
 
 class LingshuChatOpenAI(ChatOpenAI):
@@ -51,6 +57,8 @@ class LingshuChatOpenAI(ChatOpenAI):
 
     constrained_tools: Literal["on", "off", "auto"] = "auto"
     """Send vLLM's ``structured_outputs`` for the offered tools (off: never)."""
+    max_reply_chars: int | None = None
+    """A streamed reply stops being read past this many characters (None: no cap)."""
 
     _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
@@ -67,9 +75,12 @@ class LingshuChatOpenAI(ChatOpenAI):
         if self._needs_stock_path(payload):
             return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
         body, options = _request(payload)
-        response = self.root_client.post(
-            "/chat/completions", body=body, options=options, cast_to=object
-        )
+        try:
+            response = self.root_client.post(
+                "/chat/completions", body=body, options=options, cast_to=object
+            )
+        except ValueError as exc:  # the SDK parses a 200 body as JSON
+            raise ModelReplyInvalid(f"the model server's reply is not JSON ({exc})") from exc
         return self._result(response)
 
     async def _agenerate(
@@ -97,7 +108,7 @@ class LingshuChatOpenAI(ChatOpenAI):
         if not clients.lane_checked:
             clients.lane_checked = True
             if self._plain_client():
-                clients.lane = _AioLane.for_client(self.root_async_client)
+                clients.lane = _AioLane.for_client(self.root_async_client, self.max_reply_chars)
             if clients.lane is not None:
                 await clients.close_with_loop(clients.lane.session.close)
         return clients.lane
@@ -147,9 +158,104 @@ class LingshuChatOpenAI(ChatOpenAI):
         )
 
     def _result(self, response: Any) -> ChatResult:
-        if not isinstance(response, dict):
-            raise ValueError(f"the model server answered {type(response).__name__}, not JSON")
-        return self._create_chat_result(response, {})
+        return self._create_chat_result(completion(response), {})
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        """The stock stream, read up to ``max_reply_chars``; a stream that carries no
+        reply (no chunk, or neither text nor a tool call) is ``ModelReplyInvalid``."""
+        cap = _StreamCap(self.max_reply_chars)
+        try:
+            for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+                yield from cap.take(chunk)
+                if cap.full:
+                    return
+        except ValueError as exc:  # a frame that is not JSON
+            raise ModelReplyInvalid(f"the model server's stream is not JSON ({exc})") from exc
+        cap.finish()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        cap = _StreamCap(self.max_reply_chars)
+        stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
+        try:
+            async for chunk in stream:
+                for piece in cap.take(chunk):
+                    yield piece
+                if cap.full:
+                    break
+        except ValueError as exc:
+            raise ModelReplyInvalid(f"the model server's stream is not JSON ({exc})") from exc
+        finally:
+            await stream.aclose()  # stops reading the server's stream
+        if not cap.full:
+            cap.finish()
+
+
+def completion(response: Any) -> dict[str, Any]:
+    """``response`` if it is a chat completion with a reply in it, else ``ModelReplyInvalid``
+    naming what is wrong (not JSON, no choices, no message, an empty reply)."""
+    if not isinstance(response, dict):
+        shown = response[:80] if isinstance(response, str | bytes) else type(response).__name__
+        raise ModelReplyInvalid(f"the model server's reply is not JSON ({shown!r})")
+    choices = response.get("choices")
+    if not isinstance(choices, list) or not choices:
+        what = "an empty choices list" if isinstance(choices, list) else "no choices"
+        raise ModelReplyInvalid(f"the model server's reply has {what}")
+    first = choices[0]
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(message, dict):
+        raise ModelReplyInvalid("the model server's reply has a choice without a message")
+    content, calls = message.get("content"), message.get("tool_calls")
+    if content is not None and not isinstance(content, str | list):
+        raise ModelReplyInvalid(f"the reply's content is {type(content).__name__}, not text")
+    if not content and not calls:
+        raise ModelReplyInvalid("the model sent an empty reply (no text and no tool call)")
+    return response
+
+
+@dataclass
+class _StreamCap:
+    """Counts a stream's text against the cap, cuts the chunk that crosses it."""
+
+    cap: int | None
+    chunks: int = 0
+    chars: int = 0
+    calls: bool = False
+    full: bool = False
+
+    def take(self, chunk: ChatGenerationChunk) -> Iterator[ChatGenerationChunk]:
+        self.chunks += 1
+        message = chunk.message
+        if isinstance(message, AIMessageChunk) and message.tool_call_chunks:
+            self.calls = True
+        text = message.content if isinstance(message.content, str) else ""
+        if self.cap is None or self.chars + len(text) <= self.cap:
+            self.chars += len(text)
+            yield chunk
+            return
+        keep = self.cap - self.chars
+        self.chars, self.full = self.cap, True
+        if keep > 0:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=text[:keep]))
+        marker = AIMessageChunk(content="", response_metadata={"lingshu_cut": self.cap})
+        yield ChatGenerationChunk(message=marker)
+
+    def finish(self) -> None:
+        if not self.chunks:
+            raise ModelReplyInvalid("the model server's stream carried no reply")
+        if not self.chars and not self.calls:
+            raise ModelReplyInvalid("the model sent an empty reply (no text and no tool call)")
 
 
 def _request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -201,9 +307,10 @@ class _AioLane:
     headers: dict[str, str]
     timeout: Any  # aiohttp.ClientTimeout
     proxy: str | None = None
+    max_body_bytes: int = _MIN_BODY_BYTES
 
     @classmethod
-    def for_client(cls, client: Any) -> _AioLane | None:
+    def for_client(cls, client: Any, max_reply_chars: int | None = None) -> _AioLane | None:
         try:
             import aiohttp
         except ImportError:  # the extra is missing: the SDK carries the calls
@@ -223,7 +330,8 @@ class _AioLane:
         # ``trust_env`` would read it (and ~/.netrc) again on every request.
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000))
         url = str(client.base_url).rstrip("/") + "/chat/completions"
-        return cls(client, session, url, headers, timeout, _env_proxy(url))
+        most = max(_MIN_BODY_BYTES, 8 * (max_reply_chars or 0))
+        return cls(client, session, url, headers, timeout, _env_proxy(url), most)
 
     async def post(self, body: dict[str, Any]) -> Any:
         import aiohttp
@@ -240,7 +348,7 @@ class _AioLane:
                     timeout=self.timeout,
                     proxy=self.proxy,
                 ) as res:
-                    content = await res.read()
+                    content = await _read_bounded(res, self.max_body_bytes)
                     status, headers = res.status, res.headers
             except (aiohttp.ClientError, OSError) as exc:  # aiohttp's timeouts: TimeoutError
                 if last:
@@ -274,6 +382,17 @@ class _AioLane:
         return openai.APIStatusError(
             f"Error code: {response.status_code}", response=response, body=response.text
         )
+
+
+async def _read_bounded(res: Any, most: int) -> bytes:
+    """The response body, or ``ModelReplyInvalid`` once it passes ``most`` bytes."""
+    parts, size = [], 0
+    async for part in res.content.iter_chunked(1 << 16):
+        size += len(part)
+        if size > most:
+            raise ModelReplyInvalid(f"the model server's reply is over {most:,} bytes")
+        parts.append(part)
+    return b"".join(parts)
 
 
 async def _closing(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:

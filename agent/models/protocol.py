@@ -33,6 +33,8 @@ _BLOCK = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|\Z)", re.D
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 _FENCED_JSON = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
+MAX_JSON_DEPTH = 64
+"""Deeper tool-call JSON is refused before parsing (it would exhaust the recursion limit)."""
 
 
 @dataclass
@@ -105,7 +107,11 @@ def render_tools_block(tools: Sequence[BaseTool]) -> str:
 def parse_reply(
     message: AIMessage, tools: Mapping[str, BaseTool], *, max_calls: int = 8
 ) -> ParsedReply:
-    """Extract and validate the tool calls of a reply, native or written in the text."""
+    """Extract and validate the tool calls of a reply, native or written in the text.
+
+    Never raises for anything in the reply: what cannot be used is described in
+    ``problems`` (for the repair message), and every call returned names a tool of
+    ``tools`` with arguments that its schema accepts."""
     text = message.text if isinstance(message.content, list) else str(message.content or "")
     reply = ParsedReply(text=_strip_blocks(text))
     raw: list[tuple[str, Any, str | None]] = [
@@ -133,7 +139,10 @@ def parse_reply(
         reply.problems.append(f"{len(raw)} tool calls in one reply; at most {max_calls} run")
         raw = raw[:max_calls]
     for name, args, call_id in raw:
-        call, problem = _validate_call(name, args, tools, call_id)
+        try:
+            call, problem = _validate_call(name, args, tools, call_id)
+        except (RecursionError, ValueError, TypeError) as exc:  # arguments nested too deep
+            call, problem = None, f"{name}: arguments could not be checked ({type(exc).__name__})"
         if problem:
             reply.problems.append(problem)
         elif call is not None:
@@ -166,6 +175,9 @@ def _loads_tolerant(block: str) -> Any:
     if start < 0:
         raise ValueError("no JSON object found")
     body = body[start:]
+    depth = max_depth(body)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH}")
     attempts = [body, _cut_after_object(body), _TRAILING_COMMA.sub(r"\1", body), _close(body)]
     for attempt in attempts:
         if attempt is None:
@@ -179,6 +191,15 @@ def _loads_tolerant(block: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON ({exc.msg} at character {exc.pos})") from None
     raise ValueError("invalid JSON")  # pragma: no cover - json.loads(body) succeeded above
+
+
+def max_depth(body: str) -> int:
+    """How deeply the braces and brackets of ``body`` nest (outside JSON strings)."""
+    depth = most = 0
+    for _, ch in _brackets(body)[0]:
+        depth = depth + 1 if ch in "{[" else max(depth - 1, 0)
+        most = max(most, depth)
+    return most
 
 
 def _brackets(body: str) -> tuple[list[tuple[int, str]], bool]:

@@ -14,10 +14,14 @@ import json
 from dataclasses import dataclass
 
 import prompts
+from agent.models.qwen_tokens import (
+    SYSTEM_RESERVE_TOKENS,
+    TRAINED_CONTEXT,
+    full_image_tokens,
+    images_per_prompt,
+)
 
 CHAT_TEMPLATE = "chat_template_tools_vision.jinja"
-TRAINED_CONTEXT = 8192
-"""Lingshu was trained with 8,192-token sequences: serve no longer than that."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,11 @@ def vllm_command(
     host: str = "127.0.0.1",
     port: int = 8000,
     max_model_len: int = TRAINED_CONTEXT,
-    max_images: int = 8,
+    max_images: int | None = None,
     min_pixels: int = 256 * 28 * 28,
     max_pixels: int = 1280 * 28 * 28,
     gpu_memory_utilization: float = 0.9,
+    max_new_tokens: int = 1536,
 ) -> list[str]:
     """The ``vllm serve`` argv for Lingshu ``size`` on ``gpus`` GPUs (tensor parallel).
 
@@ -72,11 +77,16 @@ def vllm_command(
             served model name is always the hub id, which is what the client asks for.
         host: Interface to bind (``0.0.0.0`` behind a load balancer).
         port: Port of the OpenAI-compatible endpoint.
-        max_model_len: Context length; at most Lingshu's trained 8,192.
-        max_images: Images accepted per prompt (videos are off).
+        max_model_len: Context length; at most Lingshu's trained 8,192. The client's
+            prompt budget (``prompt_budget_tokens``) is this context.
+        max_images: Images accepted per prompt (videos are off). Default: as many as
+            fit at ``max_pixels`` beside the system prompt and the reply, which is also
+            the most the client sends; more than fit is refused.
         min_pixels: Smallest image area after resizing (the client's setting).
         max_pixels: Largest image area after resizing (the client's setting).
         gpu_memory_utilization: Share of each GPU's memory vLLM may take.
+        max_new_tokens: The client's reply length (``max_new_tokens``), which shares
+            the context with the prompt.
 
     Returns:
         The argument vector, ``["vllm", "serve", ...]``.
@@ -93,6 +103,16 @@ def vllm_command(
         )
     if not 0 < min_pixels <= max_pixels:
         raise ValueError("need 0 < min_pixels <= max_pixels")
+    fits = images_per_prompt(max_model_len, max_new_tokens, min_pixels, max_pixels)
+    if max_images is None:
+        max_images = fits
+    elif max_images > fits:
+        raise ValueError(
+            f"{max_images} images at up to {full_image_tokens(max_pixels):,} tokens each "
+            f"(max_pixels {max_pixels:,}) do not fit a {max_model_len:,}-token context beside "
+            f"a {max_new_tokens:,}-token reply and {SYSTEM_RESERVE_TOKENS:,} tokens of system "
+            f"prompt: at most {fits}; lower max_pixels to send more, smaller images"
+        )
     return [
         "vllm",
         "serve",

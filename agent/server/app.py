@@ -18,10 +18,13 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.server import routes_openai, routes_sessions
+from agent.server.auth import OPEN_WARNING
+from agent.server.guards import JsonGuard
+from agent.server.page import favicon_response, page_response
 from agent.server.service import Service
 from agent.session import Lingshu
 from agent.settings import Settings
@@ -61,6 +64,8 @@ def create_app(settings: Settings | None = None, *, agent: Lingshu | None = None
     app.include_router(routes_openai.router)
     _add_health(app)
     _add_errors(app)
+    # Outermost last: the size limit, then the access log, then the JSON depth/text checks.
+    app.add_middleware(JsonGuard, max_depth=lambda: _depth(app), error=error_body)
     app.add_middleware(AccessLog)
     app.add_middleware(BodyLimit, max_bytes=lambda: _limit(app))
     return app
@@ -71,13 +76,22 @@ def _limit(app: FastAPI) -> int:
     return service.settings.server_max_body_bytes if service else 25 * 1024 * 1024
 
 
+def _depth(app: FastAPI) -> int:
+    service: Service | None = getattr(app.state, "service", None)
+    return service.settings.server_max_json_depth if service else 64
+
+
 # --- health and the page ----------------------------------------------------------------
 
 
 def _add_health(app: FastAPI) -> None:
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+    def index() -> Response:
+        return page_response()  # with its Content-Security-Policy
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return favicon_response()
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, Any]:
@@ -86,7 +100,8 @@ def _add_health(app: FastAPI) -> None:
 
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:
-        """Ready when the session store and the model endpoint answer; lists the stores."""
+        """Ready when the session store and the model endpoint answer; lists the stores and
+        whether access is open (no API keys: every caller may open every patient)."""
         checks = _readiness(request.app.state.service)
         ready = checks["sessions"]["ok"] and checks["model"]["ok"]
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
@@ -94,7 +109,7 @@ def _add_health(app: FastAPI) -> None:
 
 def _readiness(service: Service) -> dict[str, Any]:
     s = service.settings
-    checks: dict[str, Any] = {}
+    checks: dict[str, Any] = {"access": _access(service)}
     try:
         service.registry.ping()
         checks["sessions"] = {"ok": True}
@@ -119,6 +134,12 @@ def _readiness(service: Service) -> dict[str, Any]:
         "problems": list(res.problems),
     }
     return checks
+
+
+def _access(service: Service) -> dict[str, Any]:
+    if service.keys.open:
+        return {"open": True, "keys": 0, "warning": OPEN_WARNING}
+    return {"open": False, "keys": len(service.keys)}
 
 
 # --- errors: always JSON, 4xx for the caller's faults --------------------------------------

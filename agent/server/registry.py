@@ -3,7 +3,8 @@
 The row lives next to the checkpoints (the same SQLite file, or the same Postgres
 database), so every worker sees the same owners. It holds the owning key's name,
 the bound patient and, for sessions chosen by the OpenAI ``user`` field, a hash of
-that value (never the value itself).
+that value (never the value itself). A second table maps a hash of the conversation a
+session holds (as a chatbot that resends it would send it back) to the session.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ SCHEMA = (
     )""",
     """CREATE UNIQUE INDEX IF NOT EXISTS lingshu_server_sessions_user
         ON lingshu_server_sessions (owner, user_ref)""",
+    """CREATE TABLE IF NOT EXISTS lingshu_server_conversations (
+        conversation_ref TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL
+    )""",
+    """CREATE INDEX IF NOT EXISTS lingshu_server_conversations_session
+        ON lingshu_server_conversations (session_id)""",
 )
 REGISTRY_SETUP_LOCK = 0x4C696E68
 
@@ -121,11 +128,44 @@ class SessionRegistry:
         )
         return [{"session_id": r[0], "patient_id": r[1], "created_at": r[2]} for r in rows]
 
+    def by_conversation(self, ref: str) -> str | None:
+        """The session whose conversation so far hashes to ``ref`` (``conversation_ref``)."""
+        rows = self._db.execute(
+            "SELECT session_id FROM lingshu_server_conversations WHERE conversation_ref = ?",
+            (ref,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def set_conversation(self, session_id: str, ref: str) -> None:
+        """The conversation a session holds now (its earlier states no longer match)."""
+        self._db.execute(
+            "DELETE FROM lingshu_server_conversations WHERE session_id = ?", (session_id,)
+        )
+        self._db.execute(
+            "INSERT INTO lingshu_server_conversations (conversation_ref, session_id) "
+            "VALUES (?, ?) ON CONFLICT (conversation_ref) DO UPDATE SET session_id = "
+            "excluded.session_id",
+            (ref, session_id),
+        )
+
     def remove(self, session_id: str) -> None:
         self._db.execute("DELETE FROM lingshu_server_sessions WHERE session_id = ?", (session_id,))
+        self._db.execute(
+            "DELETE FROM lingshu_server_conversations WHERE session_id = ?", (session_id,)
+        )
 
     def ping(self) -> None:
         self._db.execute("SELECT 1")
+
+
+def conversation_ref(owner: str, turns: Sequence[tuple[str, str, str]]) -> str:
+    """A hash of a conversation as one key's chatbot sends it: the roles and the texts
+    (whitespace collapsed, as front ends reflow it) of its user and assistant messages."""
+    digest = hashlib.sha256(f"lingshu-conversation\x00{owner}".encode())
+    for role, _, text in turns:
+        normal = " ".join(text.split())
+        digest.update(f"\x00{role}\x00{len(normal)}\x00{normal}".encode("utf-8", "replace"))
+    return digest.hexdigest()
 
 
 def _user_ref(owner: str, user: str | None) -> str | None:

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from agent.server.auth import ApiKey, require_key
+from agent.server.guards import SafeJSONResponse, has_surrogate, utf8
 from agent.server.service import Event, Service, error_status
 from agent.server.uploads import Upload, check_uploads, from_data_url
 
@@ -36,6 +37,12 @@ class TurnRequest(BaseModel):
     text: str = Field("", description="The clinician's question.")
     images: list[str] = Field(default_factory=list, description="data:image/...;base64 URLs.")
     mode: Mode | None = None
+    patient_id: str | None = Field(
+        None,
+        max_length=128,
+        description="Optional check: the patient the caller means (409 if the session's "
+        "patient is another; the header X-Lingshu-Patient does the same).",
+    )
 
 
 _TURN_BODY = {
@@ -48,6 +55,7 @@ _TURN_BODY = {
                     "properties": {
                         "text": {"type": "string"},
                         "mode": {"type": "string", "enum": ["clinical", "education", "report"]},
+                        "patient_id": {"type": "string", "maxLength": 128},
                         "images": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
@@ -85,9 +93,9 @@ async def create_session(
 
 @router.get("/sessions")
 async def list_sessions(request: Request, key: Key) -> list[dict[str, Any]]:
-    """This key's sessions, newest first."""
+    """This key's sessions (those its patient grant still covers), newest first."""
     service = service_of(request)
-    return await service.call(service.registry.sessions, key.name)
+    return await service.call(service.sessions, key)
 
 
 @router.get("/sessions/{session_id}")
@@ -147,25 +155,35 @@ async def image(request: Request, key: Key, session_id: str, evidence_id: str) -
 async def turn(request: Request, key: Key, session_id: str) -> Response:
     """Run one turn: JSON answer, or with ``Accept: text/event-stream`` its steps as SSE."""
     service = service_of(request)
-    text, uploads, mode = await _read_turn(request)
+    text, uploads, mode, patient_id = await _read_turn(request)
+    patient_id = _one_patient(patient_id, request.headers.get("x-lingshu-patient"))
     s = service.settings
     check_uploads(uploads, max_images=s.max_images_per_turn, max_pixels=s.server_max_image_pixels)
     if "text/event-stream" in request.headers.get("accept", ""):
-        events = service.stream_turn(key, session_id, text, uploads, mode)
+        events = service.stream_turn(key, session_id, text, uploads, mode, patient_id)
         first = await anext(events)
         if first["type"] == "error":
             raise HTTPException(first["status"], first["message"])
         return StreamingResponse(_sse(first, events), media_type="text/event-stream")
     try:
-        answer = await service.aturn(key, session_id, text, uploads, mode)
+        answer = await service.aturn(key, session_id, text, uploads, mode, patient_id)
     except Exception as exc:
         status, message = error_status(exc)
         raise HTTPException(status, message) from exc
-    return JSONResponse(answer)
+    return SafeJSONResponse(answer)
 
 
-async def _read_turn(request: Request) -> tuple[str, list[Upload], str | None]:
-    """The turn's text, images and mode from a JSON or a multipart body."""
+def _one_patient(in_body: str | None, in_header: str | None) -> str | None:
+    """The patient a turn names (body or header); 400 when the two disagree."""
+    if in_body and in_header and in_body != in_header:
+        raise HTTPException(
+            400, f"the body names patient {in_body!r} and X-Lingshu-Patient {in_header!r}"
+        )
+    return in_body or in_header or None
+
+
+async def _read_turn(request: Request) -> tuple[str, list[Upload], str | None, str | None]:
+    """The turn's text, images, mode and (optional) patient from a JSON or multipart body."""
     limit = service_of(request).settings.server_max_text_chars
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         form = await request.form()
@@ -174,7 +192,13 @@ async def _read_turn(request: Request) -> tuple[str, list[Upload], str | None]:
             for f in form.getlist("images")
             if not isinstance(f, str)
         ]
-        raw: dict[str, Any] = {"text": form.get("text") or "", "mode": form.get("mode") or None}
+        raw: dict[str, Any] = {
+            "text": form.get("text") or "",
+            "mode": form.get("mode") or None,
+            "patient_id": form.get("patient_id") or None,
+        }
+        if any(isinstance(v, str) and has_surrogate(v) for v in raw.values()):
+            raise HTTPException(400, "a form field holds a lone UTF-16 surrogate")
     else:
         try:
             raw = json.loads(await request.body() or b"{}")
@@ -193,7 +217,7 @@ async def _read_turn(request: Request) -> tuple[str, list[Upload], str | None]:
             413, f"the question is {len(body.text):,} characters; at most {limit:,}"
         )
     uploads += [from_data_url(url, i) for i, url in enumerate(body.images, start=len(uploads))]
-    return body.text, uploads, body.mode
+    return body.text, uploads, body.mode, body.patient_id
 
 
 async def _sse(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[bytes]:
@@ -204,4 +228,4 @@ async def _sse(first: Event, rest: AsyncIterator[Event]) -> AsyncIterator[bytes]
 
 def _frame(event: Event) -> bytes:
     data = json.dumps(event, ensure_ascii=False, default=str)
-    return f"event: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
+    return utf8(f"event: {event.get('type', 'message')}\ndata: {data}\n\n")

@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import HTTPException
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from knowledge.imaging.volume import MAX_ASPECT_RATIO, PICTURE_FORMATS
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[^,;]+)*)?,", re.I)
 _EXT = {
@@ -26,7 +28,6 @@ _EXT = {
     "image/webp": ".webp",
     "image/bmp": ".bmp",
     "image/tiff": ".tif",
-    "image/gif": ".gif",
     "application/dicom": ".dcm",
 }
 
@@ -63,19 +64,27 @@ def from_data_url(url: str, index: int) -> Upload:
 
 
 def check_pixels(upload: Upload, max_pixels: int) -> None:
-    """Refuse a picture larger than the pixel limit before it is decoded in full."""
-    if upload.name.endswith(".dcm") or upload.data[128:132] == b"DICM":
-        return  # the image store checks DICOM sizes as it decodes them
+    """Refuse a picture larger than the pixel limit, or thinner than 200:1, from its header
+    alone (before any pixel is decoded); only PNG/JPEG/TIFF/BMP/WebP are opened."""
+    if upload.name.endswith((".dcm", ".nii", ".nii.gz")) or upload.data[128:132] == b"DICM":
+        return  # the image store checks DICOM and NIfTI headers before it decodes them
     try:
-        with Image.open(io.BytesIO(upload.data)) as img:
-            pixels = img.width * img.height * getattr(img, "n_frames", 1)
-    except (UnidentifiedImageError, OSError) as exc:
-        raise HTTPException(400, f"{upload.name}: not a readable image ({exc})") from exc
+        with Image.open(io.BytesIO(upload.data), formats=PICTURE_FORMATS) as img:
+            width, height = img.width, img.height
+            pixels = width * height * getattr(img, "n_frames", 1)
     except Image.DecompressionBombError as exc:
         raise HTTPException(413, f"{upload.name}: image too large ({exc})") from exc
+    except Exception as exc:  # a damaged header can trip any of Pillow's parsers
+        raise HTTPException(400, f"{upload.name}: not a readable image ({exc})") from exc
     if pixels > max_pixels:
         raise HTTPException(
             413, f"{upload.name}: {pixels:,} pixels; at most {max_pixels:,} per image"
+        )
+    if width < 1 or height < 1 or max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise HTTPException(
+            400,
+            f"{upload.name}: {width}x{height} pixels; the aspect ratio must be at most "
+            f"{MAX_ASPECT_RATIO}:1 (crop or split the image)",
         )
 
 

@@ -63,7 +63,11 @@ def _worker(host: str, port: int, options: dict[str, Any]) -> None:
     import uvicorn
 
     # A spawned process starts with logging unset: set it as `lingshu serve` does.
-    logging.basicConfig(level=str(options.get("log_level", "info")).upper(), format=LOG_FORMAT)
+    try:
+        logging.basicConfig(level=str(options.get("log_level", "info")).upper(), format=LOG_FORMAT)
+    except ValueError as exc:  # an unknown log level: the app cannot start as asked
+        log.error("worker cannot start: %s", exc)
+        sys.exit(STARTUP_FAILURE)
     sock = listening_socket(host, port)
     sock.listen(BACKLOG)
     config = uvicorn.Config("agent.server.app:create_app", factory=True, **options)

@@ -4,10 +4,20 @@ One table holds each resource's JSON with the fields it is searched by (patient,
 type, date); a second holds its codes. Look-ups by patient + type + date and by
 code use indexes, so a patient with tens of thousands of observations still
 answers in milliseconds.
+
+Import never moves data between patients and never loses good data for a bad line:
+
+- a resource whose ``Type/id`` already belongs to another patient is refused and
+  named, never re-parented (``replace=True`` / ``lingshu ehr import --replace`` allows it);
+- files are read as UTF-8 (with or without a BOM) or UTF-16/32 with a BOM; a line that
+  is not text, not JSON, nested deeper than :data:`MAX_DEPTH`, or a second resource
+  with an id already seen in the same file is skipped and named, the rest imports;
+- the counts are of resources stored, each once.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import sqlite3
@@ -35,6 +45,15 @@ CREATE INDEX IF NOT EXISTS codes_by_code ON codes (code, type);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 IMPORTABLE_SUFFIXES = (".json", ".ndjson")
+MAX_DEPTH = 64
+"""Deepest JSON nesting imported (real FHIR resources stay under 20 levels)."""
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 @dataclass
@@ -46,12 +65,21 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     by_type: dict[str, int] = field(default_factory=dict)
 
+    def skip(self, warning: str) -> None:
+        log.warning("skipped %s", warning)
+        self.skipped += 1
+        self.warnings.append(warning)
+
     def add(self, other: ImportReport) -> None:
         self.imported += other.imported
         self.skipped += other.skipped
         self.warnings.extend(other.warnings)
         for rtype, n in other.by_type.items():
             self.by_type[rtype] = self.by_type.get(rtype, 0) + n
+
+
+def _whose(patient_id: str | None) -> str:
+    return f"patient {patient_id}" if patient_id else "no patient (a shared resource)"
 
 
 def importable_files(paths: Iterable[Path]) -> list[Path]:
@@ -94,29 +122,87 @@ def _bundle_resources(bundle: dict[str, Any], name: str) -> Iterator[tuple[Any, 
         yield resource, f"{name} entry {number}"
 
 
+def _encoding(path: Path) -> str:
+    """The file's encoding from its byte-order mark; UTF-8 when it has none."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8")
+
+
+def _too_deep(node: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON data nests deeper than ``limit`` (iterative: no recursion to exhaust)."""
+    stack = [(node, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
+def _parse(text: str, where: str) -> tuple[Any, str]:
+    """(data, where), or (None, where with the reason) for text that cannot be imported."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"{where} (invalid JSON: {exc.msg} at column {exc.colno})"
+    except RecursionError:
+        return None, f"{where} (JSON nested too deeply)"
+    if _too_deep(data):
+        return None, f"{where} (JSON nested deeper than {MAX_DEPTH} levels)"
+    return data, where
+
+
+def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str | None, str]]:
+    """(number, text or None, reason) per line; a line that is not text in ``encoding`` is None."""
+    if encoding.startswith("utf-8"):
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if number == 1 and raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
+                try:
+                    yield number, raw.decode("utf-8"), ""
+                except UnicodeDecodeError as exc:
+                    yield number, None, f"not UTF-8 text (byte {exc.start + 1})"
+        return
+    with path.open(encoding=encoding, newline=None) as text:
+        for number, line in enumerate(text, start=1):
+            yield number, line, ""
+
+
 def read_file_resources(path: Path) -> Iterator[tuple[Any, str]]:
     """(resource, where) pairs from a Bundle/resource JSON file or a Bulk Data NDJSON file.
 
-    A line or file that is not JSON yields ``(None, where)`` so it is counted as skipped.
+    A line or file that cannot be read yields ``(None, where and why)`` so it is counted
+    as skipped and named; nothing here raises for bad content.
     """
-    if path.suffix == ".ndjson":
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        yield json.loads(line), f"{path.name} line {number}"
-                    except json.JSONDecodeError:
-                        yield None, f"{path.name} line {number} (invalid JSON)"
+    try:
+        encoding = _encoding(path)
+        if path.suffix == ".ndjson":
+            for number, line, problem in _lines(path, encoding):
+                where = f"{path.name} line {number}"
+                if line is None:
+                    yield None, f"{where} ({problem})"
+                elif line.strip():
+                    yield _parse(line, where)
+            return
+        raw = path.read_bytes()
+    except (OSError, UnicodeError) as exc:
+        yield None, f"{path.name} (cannot be read: {type(exc).__name__})"
         return
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        yield None, f"{path.name} (invalid JSON)"
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        yield None, f"{path.name} (not {encoding.upper()} text at byte {exc.start + 1})"
         return
+    data, where = _parse(text, path.name)
     if isinstance(data, dict) and data.get("resourceType") == "Bundle":
         yield from _bundle_resources(data, path.name)
     else:
-        yield data, path.name
+        yield data, where
 
 
 class EmbeddedFhirStore:
@@ -133,30 +219,75 @@ class EmbeddedFhirStore:
         return f"EmbeddedFhirStore({str(self.path)!r})"
 
     # --- import ---------------------------------------------------------------------------
-    def import_file(self, path: Path) -> ImportReport:
-        """Import one Bundle, resource or NDJSON file; malformed resources are skipped."""
+    def import_file(self, path: Path, *, replace: bool = False) -> ImportReport:
+        """Import one Bundle, resource or NDJSON file; every bad resource is skipped and named.
+
+        Args:
+            path: the file.
+            replace: let a resource move to another patient when its ``Type/id`` is already
+                stored under a different one (refused, and named, by default).
+        """
         report = ImportReport()
-        good: list[IndexedResource] = []
+        good: dict[tuple[str, str], IndexedResource] = {}
+        first_seen: dict[tuple[str, str], str] = {}
         for resource, where in read_file_resources(Path(path)):
             try:
                 if resource is None:
-                    raise MalformedResource(f"{where}: not valid JSON")
-                good.append(validate(resource, where))
+                    raise MalformedResource(where)  # says where and why
+                item = validate(resource, where)
+                key = (item.resource_type, item.id)
+                if key in first_seen:
+                    raise MalformedResource(
+                        f"{item.resource_type}/{item.id} in {where}: duplicate id in this file "
+                        f"(first in {first_seen[key]}); the first is kept"
+                    )
+                first_seen[key] = where
+                good[key] = item
             except MalformedResource as exc:
-                log.warning("skipped %s", exc)
-                report.skipped += 1
-                report.warnings.append(str(exc))
-        self.add(good)
+                report.skip(str(exc))
+        if not replace:
+            for key, owner in self.owner_conflicts(list(good.values())).items():
+                item = good.pop(key)
+                report.skip(
+                    f"{key[0]}/{key[1]} in {first_seen[key]}: this id already belongs to "
+                    f"{_whose(owner)}, not {_whose(item.patient_id)}; not moved "
+                    "(import with --replace to move it)"
+                )
+        self.add(list(good.values()))
         report.imported = len(good)
-        for item in good:
+        for item in good.values():
             report.by_type[item.resource_type] = report.by_type.get(item.resource_type, 0) + 1
         return report
 
-    def import_paths(self, paths: Iterable[Path]) -> ImportReport:
+    def import_paths(self, paths: Iterable[Path], *, replace: bool = False) -> ImportReport:
         report = ImportReport()
         for path in importable_files(paths):
-            report.add(self.import_file(path))
+            report.add(self.import_file(path, replace=replace))
         return report
+
+    def _owners(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """Stored owners of those ``(type, id)`` keys that differ from the incoming resource's."""
+        if not keys:
+            return {}
+        found: dict[tuple[str, str], str | None] = {}
+        with self._lock:
+            for start in range(0, len(keys), 400):
+                chunk = keys[start : start + 400]
+                where = " OR ".join("(type = ? AND id = ?)" for _ in chunk)
+                args = [x for key in chunk for x in key]
+                rows = self._db.execute(
+                    f"SELECT type, id, patient_id FROM resources WHERE {where}", args
+                ).fetchall()
+                found.update({(t, i): p for t, i, p in rows})
+        return found
+
+    def owner_conflicts(
+        self, items: Sequence[IndexedResource]
+    ) -> dict[tuple[str, str], str | None]:
+        """Stored owners of the resources in ``items`` that would change patient."""
+        owners = self._owners([(i.resource_type, i.id) for i in items])
+        by_key = {(i.resource_type, i.id): i for i in items}
+        return {k: p for k, p in owners.items() if p != by_key[k].patient_id}
 
     def add(self, items: Sequence[IndexedResource]) -> None:
         """Insert or replace validated resources (one transaction)."""

@@ -179,7 +179,8 @@ def validate(resource: Any, where: str = "") -> IndexedResource:
     """Validate one resource with the R4B models and index it.
 
     Raises:
-        MalformedResource: naming the resource (type/id and ``where``) and the reason.
+        MalformedResource: naming the resource (type/id and ``where``) and the reason; it is
+            the only exception raised for any input (fuzzed in tests/adversarial).
     """
     origin = f" in {where}" if where else ""
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
@@ -192,6 +193,15 @@ def validate(resource: Any, where: str = "") -> IndexedResource:
         model = get_fhir_model_class(rtype)
     except (KeyError, ValueError):
         raise MalformedResource(f"{name}: unknown resource type") from None
+    try:
+        return _validated(model, resource, rtype, str(rid), name)
+    except RecursionError:
+        raise MalformedResource(f"{name}: nested too deeply to validate") from None
+
+
+def _validated(
+    model: Any, resource: dict[str, Any], rtype: str, rid: str, name: str
+) -> IndexedResource:
     data = copy.deepcopy(resource)
     for _attempt in range(3):
         try:
@@ -212,4 +222,4 @@ def validate(resource: Any, where: str = "") -> IndexedResource:
             )
     else:
         raise MalformedResource(f"{name}: too many unknown elements")
-    return IndexedResource(rtype, str(rid), patient_of(data), date_of(data), codes_of(data), data)
+    return IndexedResource(rtype, rid, patient_of(data), date_of(data), codes_of(data), data)

@@ -233,22 +233,113 @@ def _span(first: str | None, last: str | None) -> str:
     return f" over {hours / 24:.0f} days"
 
 
-def trend(values: list[Measurement]) -> str:
-    """One phrase for a numeric series in time order: ``rising, 52 -> 96 ng/L over 3 h (+85%)``."""
+_MATERIAL = 0.05
+"""A change smaller than this fraction of the larger value is noise, not a movement."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How a numeric series moved, as a clinician would say it."""
+
+    shape: str
+    """``rising``, ``falling``, ``stable``, ``peaked``, ``troughed``, ``fluctuating`` or ``""``."""
+    text: str
+    """The full phrase for tool output and reports ('' for fewer than two values)."""
+    brief: str
+    """A few words for the synopsis: ``down from peak 186 on 2026-03-02``."""
+
+
+def _material(a: float, b: float) -> bool:
+    return abs(b - a) > _MATERIAL * max(abs(a), abs(b), 1e-9)
+
+
+def _pivots(values: list[float]) -> list[int]:
+    """Indices of the turning points: the first value, each extreme of a material run, the last."""
+    pivots, direction = [0], 0
+    for i in range(1, len(values)):
+        last = values[pivots[-1]]
+        move = values[i] - last
+        if direction == 0:
+            if _material(last, values[i]):
+                direction = 1 if move > 0 else -1
+                pivots.append(i)
+        elif move * direction > 0:
+            pivots[-1] = i  # the run goes on: its extreme moves
+        elif _material(last, values[i]):
+            direction = -direction
+            pivots.append(i)
+    return pivots
+
+
+def _at(m: Measurement, short: bool) -> str:
+    """The date of a value; with its time when the series spans under two days."""
+    when = (m.date or "undated")[:16].replace("T", " ")
+    return when if short else when[:10]
+
+
+def _percent(a: float, b: float) -> str:
+    change = 100 * (b - a) / (abs(a) or 1.0)
+    return f"{0.0 if abs(change) < 0.5 else change:+.0f}%"
+
+
+def describe_series(values: list[Measurement]) -> Trend:
+    """The shape of a numeric series in time order, with the values and dates that matter.
+
+    CRP 4 -> 186 -> 92 reads ``rose from 4 to a peak of 186 mg/L on D then fell to 92 on D``,
+    never "rising": the latest value is compared with the previous one and with the peak
+    or the nadir, not only with the first.
+    """
     numeric = [m for m in values if m.value is not None]
     if len(numeric) < 2:
-        return ""
+        return Trend("", "", "single value" if numeric else "")
+    nums = [float(m.value) for m in numeric]  # type: ignore[arg-type]
     first, last = numeric[0], numeric[-1]
-    assert first.value is not None and last.value is not None
-    change = last.value - first.value
-    base = abs(first.value) or 1.0
-    percent = 100 * change / base
-    percent = 0.0 if abs(percent) < 0.5 else percent
-    word = "stable" if abs(percent) < 5 else ("rising" if change > 0 else "falling")
-    return (
-        f"{word}, {first.text} -> {last.text} {last.unit}{_span(first.date, last.date)}"
-        f" ({percent:+.0f}%)"
-    ).replace("  ", " ")
+    unit = f" {last.unit}" if last.unit else ""
+    span = _span(first.date, last.date)
+    short = bool(span) and span.endswith(" h")  # within two days: times, not dates
+    pivots = _pivots(nums)
+    low, high = min(nums), max(nums)
+    if not _material(low, high) or len(pivots) == 1:
+        text = f"stable, {first.text} -> {last.text}{unit}{span} (range {_num(low)}-{_num(high)})"
+        return Trend("stable", text, "stable")
+    previous = numeric[-2]
+    latest = (
+        f"latest {last.text} on {_at(last, short)}, "
+        f"previous {previous.text} on {_at(previous, short)}"
+    )
+    if len(pivots) == 2:
+        shape = "rising" if nums[-1] > nums[0] else "falling"
+        text = f"{shape}, {first.text} -> {last.text}{unit}{span} ({_percent(nums[0], nums[-1])})"
+        if len(numeric) > 2:
+            text += f"; {latest}"
+        word = "up" if shape == "rising" else "down"
+        return Trend(shape, text, f"{word} from {first.text} on {_at(first, short)}")
+    if len(pivots) == 3:
+        turn = numeric[pivots[1]]
+        peaked = nums[pivots[1]] > nums[0]
+        shape = "peaked" if peaked else "troughed"
+        went, came = ("rose", "fell") if peaked else ("fell", "rose")
+        extreme = "a peak" if peaked else "a low"
+        text = (
+            f"{went} from {first.text} to {extreme} of {turn.text}{unit} on {_at(turn, short)}, "
+            f"then {came} to {last.text} on {_at(last, short)} "
+            f"({_percent(nums[pivots[1]], nums[-1])} from the {'peak' if peaked else 'low'})"
+        )
+        if previous is not turn:
+            text += f"; previous {previous.text} on {_at(previous, short)}"
+        brief = f"{'down from peak' if peaked else 'up from low'} {turn.text} on {_at(turn, short)}"
+        return Trend(shape, text, brief)
+    top, bottom = numeric[nums.index(high)], numeric[nums.index(low)]
+    text = (
+        f"fluctuating between {bottom.text} ({_at(bottom, short)}) and {top.text}{unit} "
+        f"({_at(top, short)}){span}; {latest}"
+    )
+    return Trend("fluctuating", text, f"fluctuating {bottom.text}-{top.text}")
+
+
+def trend(values: list[Measurement]) -> str:
+    """The full phrase of :func:`describe_series` ('' for fewer than two numeric values)."""
+    return describe_series(values).text
 
 
 def one_line(patient: dict[str, Any], conditions: list[dict[str, Any]], today: date) -> str:

@@ -60,6 +60,11 @@ class Embedder:
         self._lock = threading.Lock()
 
     @property
+    def location(self) -> str:
+        """Where the weights are read from (a folder, or a hub name in the local cache)."""
+        return self._location
+
+    @property
     def model(self) -> Any:
         """The loaded SentenceTransformer (loaded on first use, offline)."""
         with self._lock:

@@ -18,6 +18,7 @@ from typing import Protocol
 from knowledge.guidelines.chunking import Chunk, ChunkConfig, chunk_document
 from knowledge.guidelines.readers import ReadError, iter_files, read_document
 from knowledge.guidelines.store import GuidelineStore
+from knowledge.guidelines.vectors import VectorCache, model_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class IngestReport:
     """(file, reason) for every file that could not be ingested."""
     chunks_added: int = 0
     chunks_removed: int = 0
+    chunks_precomputed: int = 0
+    """Chunks whose vectors came precomputed instead of being embedded."""
     embed_seconds: float = 0.0
     seconds: float = 0.0
 
@@ -65,8 +68,14 @@ def ingest_paths(
     prune: bool = False,
     progress: Progress | None = None,
     batch_size: int = 32,
+    precomputed: VectorCache | None = None,
 ) -> IngestReport:
-    """Bring the store up to date with the files under ``paths``."""
+    """Bring the store up to date with the files under ``paths``.
+
+    ``precomputed`` vectors (see :mod:`knowledge.guidelines.vectors`) are used for
+    chunks whose embedded text they hold, when they were made by the store's model;
+    everything else is embedded.
+    """
     started = time.perf_counter()
     chunking = chunking or ChunkConfig()
     roots = [Path(p).expanduser().resolve() for p in paths]
@@ -78,7 +87,12 @@ def ingest_paths(
     stored = store.sources()
     rechunk = store.count() > 0 and store.metadata.get("chunking") not in (None, chunking.key)
     pending = _read_all(files, stored, chunking, rechunk, report, progress)
-    _embed_and_store(store, pending, report, progress, batch_size)
+    if precomputed is not None and not precomputed.usable_for(
+        store.embedder.name, model_fingerprint(store.embedder.location)
+    ):
+        log.info("precomputed vectors are for %s; embedding everything", precomputed.model)
+        precomputed = None
+    _embed_and_store(store, pending, report, progress, batch_size, precomputed)
     if prune:
         seen = {str(f) for f in files}
         _prune(store, stored, roots, seen, report)
@@ -129,6 +143,7 @@ def _embed_and_store(
     report: IngestReport,
     progress: Progress | None,
     batch_size: int,
+    precomputed: VectorCache | None = None,
 ) -> None:
     chunks = [c for p in pending for c in p.chunks]
     if progress:
@@ -136,11 +151,25 @@ def _embed_and_store(
     if not chunks:
         return
     started = time.perf_counter()
-    vectors = store.embedder.encode(
-        [c.embed_text for c in chunks],
-        batch_size=batch_size,
-        on_batch=(lambda n: progress.advance("embedding", n)) if progress else None,
-    )
+    texts = [c.embed_text for c in chunks]
+    if precomputed is not None:
+        vectors, missing = precomputed.lookup(texts)
+        report.chunks_precomputed += len(texts) - len(missing)
+        if progress and len(missing) < len(texts):
+            progress.advance("embedding", len(texts) - len(missing))
+    else:
+        vectors, missing = None, list(range(len(texts)))
+    if missing:
+        fresh = store.embedder.encode(
+            [texts[i] for i in missing],
+            batch_size=batch_size,
+            on_batch=(lambda n: progress.advance("embedding", n)) if progress else None,
+        )
+        if vectors is None:
+            vectors = fresh
+        else:
+            vectors[missing] = fresh
+    assert vectors is not None
     report.embed_seconds = time.perf_counter() - started
     stale = [i for p in pending for i in set(p.old_ids) - {c.id for c in p.chunks}]
     store.delete(stale)

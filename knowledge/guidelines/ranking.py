@@ -49,16 +49,25 @@ def placeholder(chunk_id: str) -> Chunk:
     return Chunk(chunk_id, "", "", "", "", "", None, "", None)
 
 
-def fuse(dense: list[Chunk], lexical: list[Chunk]) -> list[SearchHit]:
-    """Reciprocal rank fusion of two ranked lists (either may be empty)."""
+def fuse(
+    dense: list[Chunk],
+    lexical: list[Chunk],
+    weights: tuple[float, float] = (1.0, 1.0),
+    k: int = RRF_K,
+) -> list[SearchHit]:
+    """Reciprocal rank fusion of two ranked lists (either may be empty).
+
+    Equal weights and k = 60 measured best on the presentation-style queries
+    (BENCHMARKS.md, retrieval levers).
+    """
     hits: dict[str, SearchHit] = {}
     for rank, chunk in enumerate(dense, start=1):
-        hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), dense_rank=rank)
+        hits[chunk.id] = SearchHit(chunk, weights[0] / (k + rank), dense_rank=rank)
     for rank, chunk in enumerate(lexical, start=1):
         hit = hits.get(chunk.id)
         if hit is None:
-            hits[chunk.id] = SearchHit(chunk, 1.0 / (RRF_K + rank), lexical_rank=rank)
+            hits[chunk.id] = SearchHit(chunk, weights[1] / (k + rank), lexical_rank=rank)
         else:
-            hit.score += 1.0 / (RRF_K + rank)
+            hit.score += weights[1] / (k + rank)
             hit.lexical_rank = rank
     return sorted(hits.values(), key=lambda h: -h.score)

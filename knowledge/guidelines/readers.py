@@ -213,33 +213,81 @@ def _read_text(path: Path, text: str, digest: str) -> Document:
     return doc
 
 
-_HTML_META = {
-    "citation_title": "title",
-    "dc.title": "title",
-    "citation_publisher": "publisher",
-    "dc.publisher": "publisher",
-    "citation_date": "year",
-    "citation_publication_date": "year",
-    "dc.date": "year",
-    "citation_public_url": "url",
-    "citation_doi": "doi",
-    "keywords": "tags",
+_HTML_META: dict[str, tuple[str, ...]] = {
+    # field: meta names (``name=`` or ``property=``, lower-cased), best first
+    "title": ("citation_title", "dc.title", "dcterms.title", "og:title"),
+    "publisher": (
+        "citation_publisher",
+        "dc.publisher",
+        "dcterms.publisher",
+        "citation_journal_title",
+        "og:site_name",
+    ),
+    "year": (
+        "citation_publication_date",
+        "citation_date",
+        "citation_online_date",
+        "citation_year",
+        "dcterms.issued",
+        "dc.date.issued",
+        "dcterms.date",
+        "dc.date",
+        "article:published_time",
+    ),
+    "url": (
+        "citation_public_url",
+        "citation_abstract_html_url",
+        "citation_fulltext_html_url",
+        "dcterms.identifier",
+        "dc.identifier",
+        "og:url",
+    ),
+    "doi": ("citation_doi", "dc.identifier", "dcterms.identifier", "prism.doi"),
+    "tags": ("citation_keywords", "keywords", "dc.subject", "dcterms.subject"),
 }
+"""Standard citation metadata in HTML: Highwire ``citation_*`` (Google Scholar),
+Dublin Core (``DC.*`` / ``DCTERMS.*``) and Open Graph (``og:*``), best source first."""
+_DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
+
+
+def html_metadata(soup: Any) -> dict[str, Any]:
+    """Title, publisher, year, URL, DOI and keywords from an HTML page's head."""
+    found: dict[str, list[str]] = {}
+    for tag in soup.find_all("meta"):
+        name = str(tag.get("name") or tag.get("property") or "").strip().lower()
+        content = " ".join(str(tag.get("content") or "").split())
+        if name and content:
+            found.setdefault(name, []).append(content)
+    meta: dict[str, Any] = {}
+    for wanted, names in _HTML_META.items():
+        for name in names:
+            values = found.get(name, [])
+            if wanted == "url":
+                values = [v for v in values if v.lower().startswith(("http://", "https://"))]
+            elif wanted == "doi":
+                values = [m.group(1).rstrip(".") for v in values if (m := _DOI.search(v))]
+            elif wanted == "tags":
+                values = [", ".join(values)] if values else []
+            if values:
+                meta[wanted] = values[0]
+                break
+    if "url" not in meta:
+        canonical = soup.find("link", rel="canonical")
+        href = str(canonical.get("href") or "") if canonical else ""
+        if href.lower().startswith(("http://", "https://")):
+            meta["url"] = href
+    if isinstance(meta.get("tags"), str):
+        meta["tags"] = [t.strip() for t in re.split(r"[,;]", meta["tags"]) if t.strip()]
+    if "title" not in meta and soup.title and soup.title.string:
+        meta["title"] = soup.title.string.strip()
+    return meta
 
 
 def _read_html(path: Path, text: str, digest: str) -> Document:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
-    meta: dict[str, Any] = {}
-    for tag in soup.find_all("meta"):
-        name = str(tag.get("name") or tag.get("property") or "").lower()
-        if name in _HTML_META and tag.get("content"):
-            meta.setdefault(_HTML_META[name], str(tag["content"]))
-    if isinstance(meta.get("tags"), str):
-        meta["tags"] = [t.strip() for t in meta["tags"].split(",") if t.strip()]
-    if soup.title and soup.title.string:
-        meta.setdefault("title", soup.title.string.strip())
+    meta = html_metadata(soup)
     for junk in soup(["script", "style", "nav", "header", "footer"]):
         junk.decompose()
     body = soup.body or soup
@@ -287,17 +335,9 @@ def _read_pdf(path: Path, data: bytes, digest: str) -> Document:
     try:
         reader = PdfReader(io.BytesIO(data))
         pages = [page.extract_text() or "" for page in reader.pages]
-        info = reader.metadata
+        meta = pdf_metadata(reader)
     except (PdfReadError, ValueError, KeyError) as exc:
         raise ReadError(f"not a readable PDF: {exc}") from exc
-    meta: dict[str, Any] = {}
-    if info is not None:
-        if info.title:
-            meta["title"] = str(info.title)
-        if info.author:
-            meta["publisher"] = str(info.author)
-        if info.creation_date is not None:
-            meta["year"] = info.creation_date.year
     blocks: list[Block] = []
     for number, page_text in enumerate(pages, start=1):
         for para in re.split(r"\n\s*\n", page_text):
@@ -309,6 +349,71 @@ def _read_pdf(path: Path, data: bytes, digest: str) -> Document:
     doc = _document(path, digest, meta, fallback_title=_title_from_name(path))
     doc.blocks = blocks
     return doc
+
+
+def pdf_metadata(reader: Any) -> dict[str, Any]:
+    """Title, publisher, year, URL, DOI and keywords from a PDF's XMP and Info dictionary.
+
+    XMP (Dublin Core ``dc:title``, ``dc:publisher``, ``dc:date``, ``dc:identifier``,
+    ``dc:subject``) is preferred; then the Info dictionary (``/Title``, ``/Publisher``
+    or else ``/Author``, ``/CreationDate``, ``/URL``, ``/DOI``, ``/Keywords``).
+    """
+    meta: dict[str, Any] = {}
+    try:
+        xmp = reader.xmp_metadata
+    except Exception:  # pypdf raises several kinds on a damaged XMP packet; use the Info dict
+        xmp = None
+    if xmp is not None:
+        _xmp_into(meta, xmp)
+    info = reader.metadata or {}
+    for wanted, key in (("title", "/Title"), ("publisher", "/Publisher"), ("url", "/URL")):
+        value = " ".join(str(info.get(key) or "").split())
+        if value and wanted not in meta:
+            meta[wanted] = value
+    if "publisher" not in meta and info.get("/Author"):
+        meta["publisher"] = " ".join(str(info["/Author"]).split())
+    if "doi" not in meta:
+        for key in ("/DOI", "/doi", "/Subject"):
+            match = _DOI.search(str(info.get(key) or ""))
+            if match:
+                meta["doi"] = match.group(1).rstrip(".")
+                break
+    if "year" not in meta:
+        created = getattr(reader.metadata, "creation_date", None) if reader.metadata else None
+        if created is not None:
+            meta["year"] = created.year
+    if "tags" not in meta and info.get("/Keywords"):
+        meta["tags"] = [t.strip() for t in re.split(r"[,;]", str(info["/Keywords"])) if t.strip()]
+    if meta.get("url") and not str(meta["url"]).lower().startswith(("http://", "https://")):
+        del meta["url"]
+    return meta
+
+
+def _xmp_into(meta: dict[str, Any], xmp: Any) -> None:
+    def first(value: Any) -> str:
+        if isinstance(value, dict):
+            value = value.get("x-default") or next(iter(value.values()), "")
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        return " ".join(str(value or "").split())
+
+    title, publisher = first(xmp.dc_title), first(xmp.dc_publisher)
+    if title:
+        meta["title"] = title
+    if publisher:
+        meta["publisher"] = publisher
+    dates = xmp.dc_date or []
+    if dates:
+        meta["year"] = getattr(dates[0], "year", dates[0])
+    identifier = first(xmp.dc_identifier)
+    if identifier.lower().startswith(("http://", "https://")):
+        meta["url"] = identifier
+    match = _DOI.search(identifier)
+    if match:
+        meta["doi"] = match.group(1).rstrip(".")
+    subjects = [s for s in (xmp.dc_subject or []) if str(s).strip()]
+    if subjects:
+        meta["tags"] = [str(s).strip() for s in subjects]
 
 
 # --- metadata ----------------------------------------------------------------------

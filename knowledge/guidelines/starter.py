@@ -9,6 +9,7 @@ from knowledge.guidelines.embeddings import DEFAULT_EMBEDDING_MODEL
 from knowledge.guidelines.ingest import IngestReport, Progress, ingest_paths
 from knowledge.guidelines.registry import open_medicine_guidelines
 from knowledge.guidelines.store import GuidelineStore
+from knowledge.guidelines.vectors import shipped_vectors
 
 log = logging.getLogger(__name__)
 
@@ -48,21 +49,27 @@ def ensure_starter_store(
 ) -> GuidelineStore:
     """Open the store at ``path`` with the starter corpus in it, ingesting what is missing.
 
-    The first call embeds the corpus (about 2,000 chunks with open-medicine: a minute
-    or so on a laptop CPU; seconds for the project corpus alone); later calls only
-    compare file hashes. Starter files that were removed or moved are pruned.
+    The first call stores the corpus with the vectors shipped in the package
+    (:mod:`knowledge.guidelines.vectors`: seconds, no model loaded) and embeds only
+    chunks those do not hold (another model, a changed file, another open-medicine
+    version); later calls only compare file hashes. Starter files that were removed
+    or moved are pruned.
     """
     store = GuidelineStore.open(path, embedding_model=embedding_model, chroma_url=chroma_url)
     roots = starter_roots(include_open_medicine)
-    report: IngestReport = ingest_paths(store, roots, prune=True, progress=progress)
+    report: IngestReport = ingest_paths(
+        store, roots, prune=True, progress=progress, precomputed=shipped_vectors()
+    )
     for source, reason in report.failed:
         log.warning("starter corpus file %s not ingested: %s", source, reason)
     if report.changed:
         log.info(
-            "starter guideline store at %s: %d files added, %d updated, %d chunks",
+            "starter guideline store at %s: %d files added, %d updated, %d chunks "
+            "(%d with precomputed vectors)",
             store.location,
             len(report.added),
             len(report.updated),
             store.count(),
+            report.chunks_precomputed,
         )
     return store

@@ -34,6 +34,7 @@ from knowledge.guidelines.embeddings import (
     canonical_model_name,
     get_embedder,
 )
+from knowledge.guidelines.expansion import default_lexicon
 from knowledge.guidelines.lexical import LexicalIndex
 from knowledge.guidelines.ranking import Filters, SearchHit, fuse, placeholder
 
@@ -70,7 +71,13 @@ class GuidelineStore:
         *,
         location: str,
         reranker: str | None = None,
+        expand_queries: bool = True,
+        remote: bool = False,
     ) -> None:
+        self.expand_queries = expand_queries
+        """Expand queries from findings to candidate conditions unless a search says not to."""
+        self.remote = remote
+        """True when the vectors live on a Chroma server (``HttpClient``)."""
         self._client = client
         self._collection = collection
         self.embedder = embedder
@@ -132,6 +139,7 @@ class GuidelineStore:
             folder,
             location=location,
             reranker=reranker,
+            remote=bool(chroma_url),
         )
 
     # --- what is stored -----------------------------------------------------------------
@@ -222,15 +230,44 @@ class GuidelineStore:
         filters: Filters | None = None,
         mode: SearchMode = "hybrid",
         candidates: int | None = None,
+        expand: bool | None = None,
     ) -> list[SearchHit]:
-        """The ``k`` best passages for ``query`` (dense, BM25, or both fused by RRF)."""
+        """The ``k`` best passages for ``query`` (dense, BM25, or both fused by RRF).
+
+        With ``expand`` (default: the store's ``expand_queries``), abbreviations are
+        spelled out and the conditions the query's findings suggest are added to what
+        both retrievers search for (see :mod:`knowledge.guidelines.expansion`).
+        """
         query = query.strip()
         if not query or k <= 0:
             return []
+        if not self.remote:
+            return self._search(query, k, filters, mode, candidates, expand)
+        try:
+            return self._search(query, k, filters, mode, candidates, expand)
+        except StoreError:
+            raise
+        except Exception as exc:  # chromadb and httpx raise many kinds when a server is gone
+            raise StoreError(
+                f"the Chroma server at {self.location} did not answer "
+                f"({type(exc).__name__}: {exc}); check that it is running"
+            ) from exc
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        filters: Filters | None,
+        mode: SearchMode,
+        candidates: int | None,
+        expand: bool | None,
+    ) -> list[SearchHit]:
         filters = filters or Filters()
         pool = candidates or max(4 * k, 20)
-        dense = self._dense(query, pool, filters) if mode != "lexical" else []
-        lexical = self._lexical_hits(query, pool, filters) if mode != "dense" else []
+        wanted = self.expand_queries if expand is None else expand
+        searched = default_lexicon().expand(query) if wanted else query
+        dense = self._dense(searched, pool, filters) if mode != "lexical" else []
+        lexical = self._lexical_hits(searched, pool, filters) if mode != "dense" else []
         hits = fuse(dense, lexical)
         missing = [h.chunk.id for h in hits if not h.chunk.text]
         if missing:

@@ -25,7 +25,7 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 from pydicom.uid import UID
 
 from knowledge.imaging.errors import ImageError
-from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_pixel_count
+from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_shape
 from knowledge.imaging.windowing import Window
 
 SAFE_TAGS = (
@@ -74,6 +74,12 @@ _COMPRESSED_OF_INTEREST = (
 )
 
 
+INSTALL_HINT = (
+    "pip install 'lingshu-agent[dicom]' (pylibjpeg with pylibjpeg-libjpeg), or python-gdcm"
+)
+"""What to install for the compressed syntaxes Pillow cannot read (12-bit JPEG, JPEG-LS...)."""
+
+
 def is_dicom(head: bytes, name: str) -> bool:
     """A Part 10 file (``DICM`` at byte 128) or a file named ``*.dcm``."""
     return head[128:132] == b"DICM" or name.lower().endswith((".dcm", ".dicom"))
@@ -93,12 +99,22 @@ def decoding_support() -> dict[str, list[str]]:
 
 
 def read_dataset(path: Path, *, stop_before_pixels: bool = False) -> Dataset:
+    """Parse a DICOM file (pixel data is not decoded here).
+
+    Raises:
+        ImageError: not DICOM, or damaged in any way pydicom notices.
+    """
     try:
         return pydicom.dcmread(path, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError as exc:
         raise ImageError(f"{path.name}: not a DICOM file ({exc})") from exc
-    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ImageError(f"{path.name}: damaged DICOM file ({exc})") from exc
+    except Exception as exc:  # a damaged file can trip any part of the parser
+        raise ImageError(f"{path.name}: damaged DICOM file ({_reason(exc)})") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def read_dicom(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Volume:
@@ -108,7 +124,20 @@ def read_dicom(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
 
 
 def dataset_volume(ds: Dataset, name: str, *, max_source_pixels: int) -> Volume:
-    """The frames of a dataset, with modality LUT applied to grey data."""
+    """The frames of a dataset, with modality LUT applied to grey data.
+
+    Raises:
+        ImageError: no pixels, too large, undecodable, or tags too damaged to use.
+    """
+    try:
+        return _dataset_volume(ds, name, max_source_pixels=max_source_pixels)
+    except ImageError:
+        raise
+    except Exception as exc:  # damaged tags can trip the LUTs, spacing or window parsing
+        raise ImageError(f"{name}: damaged DICOM file ({_reason(exc)})") from exc
+
+
+def _dataset_volume(ds: Dataset, name: str, *, max_source_pixels: int) -> Volume:
     pixels, photometric = decode_pixels(ds, name, max_source_pixels=max_source_pixels)
     modality = str(ds.get("Modality", "") or "OT")
     units = "HU" if modality == "CT" or str(ds.get("RescaleType", "")) == "HU" else ""
@@ -129,16 +158,24 @@ def decode_pixels(ds: Dataset, name: str, *, max_source_pixels: int) -> tuple[np
     if not any(tag in ds for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
         kind = UID(ds.get("SOPClassUID", "")).name if "SOPClassUID" in ds else "unknown class"
         raise ImageError(f"{name}: DICOM file has no pixel data ({kind})")
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    check_pixel_count(
-        int(ds.get("Rows", 0)) * int(ds.get("Columns", 0)) * frames, max_source_pixels, name
-    )
+    try:
+        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    except (TypeError, ValueError) as exc:
+        raise ImageError(f"{name}: damaged DICOM size tags ({_reason(exc)})") from exc
+    check_shape(cols, rows, frames, max_source_pixels, name)
     _check_decoder(ds, name)
     try:
         arr = ds.pixel_array
-    except (RuntimeError, ValueError, NotImplementedError, AttributeError, KeyError) as exc:
-        reason = " ".join(str(exc).split())
-        raise ImageError(f"{name}: pixel data cannot be decoded ({reason})") from exc
+    except Exception as exc:  # every plugin failed, or the pixel data is damaged
+        raise ImageError(
+            f"{name}: pixel data cannot be decoded ({_reason(exc)}){_decoder_hint(ds)}"
+        ) from exc
+    expected = (frames, rows, cols) if frames > 1 else (rows, cols)
+    if tuple(arr.shape[: len(expected)]) != expected:
+        raise ImageError(
+            f"{name}: decoded pixels {tuple(arr.shape)} do not match Rows/Columns/Frames {expected}"
+        )
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2"))
     samples = int(ds.get("SamplesPerPixel", 1))
     if frames == 1:
@@ -170,8 +207,26 @@ def _check_decoder(ds: Dataset, name: str) -> None:
         needs = "; ".join(decoder.missing_dependencies) or "a decoding plugin"
         raise ImageError(
             f"{name}: pixel data is compressed as {tsyntax.name}, which no installed "
-            f"decoder can read (one of these is needed: {needs})"
+            f"decoder can read (one of these is needed: {needs}); {INSTALL_HINT}"
         )
+
+
+def _decoder_hint(ds: Dataset) -> str:
+    """For a compressed file that failed to decode: the plugins that are not installed."""
+    meta = getattr(ds, "file_meta", None)
+    tsyntax = meta.get("TransferSyntaxUID") if meta is not None else None
+    if tsyntax is None or not tsyntax.is_compressed:
+        return ""
+    try:
+        missing = get_decoder(tsyntax).missing_dependencies
+    except NotImplementedError:
+        return ""
+    if not missing:
+        return ""
+    return (
+        f". {tsyntax.name} with these pixels needs a decoder that is not installed "
+        f"({'; '.join(missing)}): {INSTALL_HINT}"
+    )
 
 
 def _compact(values: np.ndarray) -> np.ndarray:

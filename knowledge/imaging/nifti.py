@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.imaging.errors import ImageError
-from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_pixel_count
+from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_shape
 
 SUFFIXES = (".nii", ".nii.gz")
 
@@ -32,21 +32,25 @@ def read_nifti(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
     try:
         img: Any = nib.load(path)
         shape = tuple(int(n) for n in img.shape)
-        check_pixel_count(
-            int(np.prod(shape[:3])) if len(shape) >= 3 else 0, max_source_pixels, path.name
-        )
         if len(shape) < 3 or min(shape[:3]) < 1:
             raise ImageError(f"{path.name}: NIfTI image is not a 3-D volume (shape {shape})")
+        # slices are (y, x) images, z of them; a 4-D file keeps its first volume only
+        check_shape(shape[0], shape[1], shape[2], max_source_pixels, path.name)
         canon = nib.as_closest_canonical(img)
-        data = np.asanyarray(canon.dataobj)
+        data = np.asanyarray(canon.dataobj if len(shape) == 3 else canon.dataobj[..., 0])
     except ImageError:
         raise
     except (ImageFileError, OSError, EOFError, ValueError) as exc:
         raise ImageError(f"{path.name}: not a readable NIfTI file ({exc})") from exc
+    except Exception as exc:  # a damaged header or body can trip any part of nibabel
+        raise ImageError(
+            f"{path.name}: not a readable NIfTI file ({type(exc).__name__}: {exc})"
+        ) from exc
     tags: dict[str, object] = {"format": "NIfTI", "shape": list(shape)}
-    if data.ndim > 3:
-        data = data[..., 0] if data.ndim == 4 else data.reshape(*data.shape[:3], -1)[..., 0]
+    if len(shape) > 3:
         tags["note"] = "4-D file: first volume shown"
+    if data.ndim > 3:
+        data = data.reshape(*data.shape[:3], -1)[..., 0]
     # (x, y, z) in RAS+ -> frames (z) of rows (anterior first) x cols (patient right first)
     frames = np.transpose(data[::-1, ::-1, :], (2, 1, 0))
     if frames.dtype.kind == "f" or frames.dtype.itemsize > 2:

@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 
 from knowledge.imaging.dicom import dataset_volume, read_dataset
 from knowledge.imaging.errors import ImageError
-from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_pixel_count
+from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_shape
 
 MAX_SERIES_FILES = 5000
 
@@ -43,7 +43,7 @@ def read_series(
     if len(shapes) != 1:
         raise ImageError(f"{folder.name}: slices differ in size {sorted(shapes)}")
     rows, cols = shapes.pop()
-    check_pixel_count(rows * cols * len(slices), max_source_pixels, folder.name)
+    check_shape(cols, rows, len(slices), max_source_pixels, folder.name)
     ordered, positions = order_slices(slices)
     vols = [dataset_volume(s.ds, s.path.name, max_source_pixels=max_source_pixels) for s in ordered]
     if any(v.frames != 1 for v in vols):

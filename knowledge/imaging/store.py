@@ -5,8 +5,12 @@ reaches any session) and kept as ``<root>/<sha256>.<ext>``: the original bytes f
 picture, a DICOM file or a NIfTI file, and a ``.npz`` volume for a folder of DICOM
 slices. A resumed session therefore still has its images even when the original
 path is gone. Derived images (crops, windowed views, slices) are stored as PNG the
-same way. What the model is sent is resized within the pixel budget; the stored
-original keeps its full resolution for later zooms.
+same way. What the model is sent is resized within the pixel budget (and padded to
+at most 200:1, the vision processor's limit); the stored original keeps its full
+resolution for later zooms. Every file is held by the sessions that use it
+(:mod:`knowledge.imaging.refs`): deleting a session deletes the images no other
+session holds. Both in-memory caches (decoded volumes, model data URLs) are bounded
+by bytes.
 """
 
 from __future__ import annotations
@@ -16,22 +20,23 @@ import hashlib
 import io
 import math
 import shutil
-import threading
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from knowledge.imaging.cache import BoundedCache
 from knowledge.imaging.derive import View, render
 from knowledge.imaging.dicom import is_dicom, read_dicom
 from knowledge.imaging.errors import ImageError
 from knowledge.imaging.nifti import is_nifti, read_nifti
+from knowledge.imaging.refs import ImageRefs, image_owner, session_owner
 from knowledge.imaging.series import read_series
 from knowledge.imaging.volume import (
     DEFAULT_MAX_SOURCE_PIXELS,
+    MAX_ASPECT_RATIO,
     Volume,
     load_npz,
     load_picture,
@@ -44,10 +49,23 @@ PATCH = 28
 
 DEFAULT_MIN_PIXELS = 256 * PATCH * PATCH
 DEFAULT_MAX_PIXELS = 1280 * PATCH * PATCH
+DEFAULT_CACHE_BYTES = 512 * 1024**2
+"""Decoded volumes kept in memory (least recently used first out)."""
+DEFAULT_URL_CACHE_BYTES = 64 * 1024**2
+"""Model data URLs kept in memory (least recently used first out)."""
 
 _PICTURE_EXT = {"PNG": "png", "JPEG": "jpg", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}
 
-__all__ = ["PATCH", "ImageError", "ImageInfo", "ImageStore", "describe", "fit_pixels"]
+__all__ = [
+    "PATCH",
+    "BoundedCache",
+    "ImageError",
+    "ImageInfo",
+    "ImageStore",
+    "describe",
+    "fit_pixels",
+    "model_image",
+]
 
 
 @dataclass(frozen=True)
@@ -118,10 +136,26 @@ def describe(citation: Mapping[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def fit_pixels(width: int, height: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
-    """Size with the aspect ratio kept, sides multiples of 28, area within the budget."""
+def padded_size(width: int, height: int) -> tuple[int, int]:
+    """The canvas an image is padded to so its aspect ratio is at most 200:1."""
     if width <= 0 or height <= 0:
         raise ImageError(f"image has no pixels ({width}x{height})")
+    if width > MAX_ASPECT_RATIO * height:
+        return width, math.ceil(width / MAX_ASPECT_RATIO)
+    if height > MAX_ASPECT_RATIO * width:
+        return math.ceil(height / MAX_ASPECT_RATIO), height
+    return width, height
+
+
+def fit_pixels(width: int, height: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """The size the model is sent: Qwen2.5-VL's ``smart_resize`` of the padded image.
+
+    Sides are multiples of 28, the aspect ratio is kept (up to rounding; beyond 200:1
+    the image is padded first, see :func:`padded_size`), and the result never holds
+    more than ``max_pixels`` pixels nor an aspect ratio beyond 200:1 (as long as
+    ``max_pixels`` is at least one 28x28 patch).
+    """
+    width, height = padded_size(width, height)
     h = max(PATCH, round(height / PATCH) * PATCH)
     w = max(PATCH, round(width / PATCH) * PATCH)
     if h * w > max_pixels:
@@ -132,7 +166,30 @@ def fit_pixels(width: int, height: int, min_pixels: int, max_pixels: int) -> tup
         beta = math.sqrt(min_pixels / (height * width))
         h = math.ceil(height * beta / PATCH) * PATCH
         w = math.ceil(width * beta / PATCH) * PATCH
+    w, h = min(w, MAX_ASPECT_RATIO * h), min(h, MAX_ASPECT_RATIO * w)
+    while w * h > max_pixels and max(w, h) > PATCH:  # rounding (or min_pixels) overshot
+        if w >= h:
+            w -= PATCH
+        else:
+            h -= PATCH
     return w, h
+
+
+def model_image(img: Image.Image, min_pixels: int, max_pixels: int) -> Image.Image:
+    """``img`` as the model is sent it: padded beyond 200:1 (black bars), then resized."""
+    size = fit_pixels(img.width, img.height, min_pixels, max_pixels)
+    if padded_size(img.width, img.height) == img.size:
+        return img if size == img.size else img.resize(size, Image.Resampling.BICUBIC)
+    # Too thin: scale the content so its long side fills the target, centre it on black.
+    factor = max(size) / max(img.size)
+    inner = (max(1, round(img.width * factor)), max(1, round(img.height * factor)))
+    inner = (min(inner[0], size[0]), min(inner[1], size[1]))
+    canvas = Image.new(img.mode, size)
+    canvas.paste(
+        img.resize(inner, Image.Resampling.BICUBIC),
+        ((size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2),
+    )
+    return canvas
 
 
 class ImageStore:
@@ -146,7 +203,8 @@ class ImageStore:
         max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS,
         min_pixels: int = DEFAULT_MIN_PIXELS,
         max_pixels: int = DEFAULT_MAX_PIXELS,
-        cache_bytes: int = 2 * 1024**3,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        url_cache_bytes: int = DEFAULT_URL_CACHE_BYTES,
     ) -> None:
         self.root = Path(root)
         self.allowed_dirs = (
@@ -157,9 +215,11 @@ class ImageStore:
         self.min_pixels = min_pixels
         self.max_pixels = max_pixels
         """Pixel budget of what the model is sent (also caps stored derived images)."""
-        self._cache: OrderedDict[str, Volume] = OrderedDict()
-        self._cache_bytes = cache_bytes
-        self._lock = threading.Lock()
+        self.volumes: BoundedCache[Volume] = BoundedCache(cache_bytes, lambda v: v.pixels.nbytes)
+        """Decoded volumes by stored path."""
+        self.urls: BoundedCache[str] = BoundedCache(url_cache_bytes, len)
+        """Model data URLs by (stored path, min_pixels, max_pixels)."""
+        self.refs = ImageRefs(self.root)
 
     # --- adding ------------------------------------------------------------------------
     def add(self, source: str | Path) -> ImageInfo:
@@ -234,11 +294,9 @@ class ImageStore:
     def volume(self, path: str | Path) -> Volume:
         """The decoded pixels of a stored file (cached; stored files never change)."""
         key = str(path)
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
+        found = self.volumes.get(key)
+        if found is not None:
+            return found
         p = Path(path)
         if not p.is_file():
             raise ImageError(f"stored image {p.name} is missing")
@@ -255,13 +313,7 @@ class ImageStore:
         return vol
 
     def _put(self, key: str, volume: Volume) -> None:
-        with self._lock:
-            self._cache[key] = volume
-            self._cache.move_to_end(key)
-            total = sum(v.pixels.nbytes for v in self._cache.values())
-            while total > self._cache_bytes and len(self._cache) > 1:
-                _, dropped = self._cache.popitem(last=False)
-                total -= dropped.pixels.nbytes
+        self.volumes.put(key, volume)
 
     def render(self, path: str | Path, view: View | None = None) -> Image.Image:
         """A view of a stored image at full resolution, 8-bit L or RGB."""
@@ -271,8 +323,14 @@ class ImageStore:
         """A stored image as shown by default (middle frame, default window), RGB."""
         return self.render(path).convert("RGB")
 
-    def save_png(self, img: Image.Image) -> tuple[str, Path]:
-        """Store a derived image as PNG by content hash; return (sha256, path)."""
+    def save_png(
+        self, img: Image.Image, *, derived_from: str | Path | None = None
+    ) -> tuple[str, Path]:
+        """Store a derived image as PNG by content hash; return (sha256, path).
+
+        With ``derived_from`` (the stored root image it was rendered from), the file is
+        held by that root and goes when the root does.
+        """
         buf = io.BytesIO()
         img.save(buf, format="PNG", compress_level=1)
         data = buf.getvalue()
@@ -283,14 +341,36 @@ class ImageStore:
             tmp = target.with_name(target.name + ".part")
             tmp.write_bytes(data)
             tmp.replace(target)
+        if derived_from is not None:
+            self.refs.claim(image_owner(Path(derived_from).name), [target])
         return sha, target
 
     def data_url(self, path: str | Path, min_pixels: int, max_pixels: int) -> str:
-        """The image as a PNG data URL, resized within the model's pixel budget."""
-        img = self.open(path)
-        size = fit_pixels(img.width, img.height, min_pixels, max_pixels)
-        if size != img.size:
-            img = img.resize(size, Image.Resampling.BICUBIC)
+        """The image as a PNG data URL as the model is sent it (:func:`model_image`), cached.
+
+        Decoding and encoding take time: call it from a worker thread, not an event loop.
+        """
+        key = (str(path), min_pixels, max_pixels)
+        found = self.urls.get(key)
+        if found is not None:
+            return found
+        img = model_image(self.open(path), min_pixels, max_pixels)
         buf = io.BytesIO()
         img.save(buf, format="PNG")
-        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        self.urls.put(key, url)
+        return url
+
+    # --- holders -----------------------------------------------------------------------
+    def claim(self, session_id: str, paths: Iterable[str | Path]) -> None:
+        """Record that a session holds these stored images (see :meth:`release_session`)."""
+        self.refs.claim(session_owner(session_id), paths)
+
+    def release_session(self, session_id: str) -> list[Path]:
+        """Forget a deleted session's images: delete those no other session holds (and the
+        views derived from them), drop them from the caches; return the deleted files."""
+        deleted = self.refs.release(session_owner(session_id))
+        gone = {str(p) for p in deleted}
+        self.volumes.discard(lambda key: key in gone)
+        self.urls.discard(lambda key: key[0] in gone)
+        return deleted

@@ -22,6 +22,16 @@ from knowledge.imaging.windowing import Window, auto_window
 DEFAULT_MAX_SOURCE_PIXELS = 400_000_000
 """Largest total pixel count (all frames) accepted from one source: a decompression-bomb guard."""
 
+MAX_FRAME_PIXELS = 100_000_000
+"""Largest single frame (width x height) accepted from any source, checked before decoding."""
+
+MAX_ASPECT_RATIO = 200
+"""Longest side over shortest side accepted from a source: Qwen2.5-VL's processor refuses
+images beyond 200:1, and a 1 x 40,000,000 strip only costs memory and time to decode."""
+
+PICTURE_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP")
+"""The picture formats Pillow is allowed to open (no EPS/PSD/... decoders on user files)."""
+
 
 @dataclass
 class Volume:
@@ -89,6 +99,27 @@ def check_pixel_count(count: int, limit: int, name: str) -> None:
         )
 
 
+def check_shape(width: int, height: int, frames: int, limit: int, name: str) -> None:
+    """Refuse, before any pixel is decoded, a source that is empty, too large or too thin.
+
+    Raises:
+        ImageError: no pixels; more than ``limit`` pixels in all or
+            :data:`MAX_FRAME_PIXELS` in one frame; an aspect ratio beyond
+            :data:`MAX_ASPECT_RATIO`.
+    """
+    if width < 1 or height < 1 or frames < 1:
+        raise ImageError(f"{name}: image has no pixels ({width}x{height}, {frames} frame(s))")
+    check_pixel_count(width * height, min(limit, MAX_FRAME_PIXELS), name)
+    check_pixel_count(width * height * frames, limit, name)
+    ratio = max(width, height) / min(width, height)
+    if ratio > MAX_ASPECT_RATIO:
+        raise ImageError(
+            f"{name}: {width}x{height} pixels has an aspect ratio of {ratio:,.0f}:1; "
+            f"at most {MAX_ASPECT_RATIO}:1 is accepted (the vision model refuses thinner "
+            "images): crop or split it"
+        )
+
+
 def save_npz(volume: Volume, target: Path) -> None:
     """Write a volume as an uncompressed ``.npz`` (pixels + JSON metadata)."""
     tmp = target.with_name(target.name + ".part")
@@ -121,18 +152,31 @@ _GREY_MODES = {"L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 
 
 def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS) -> Volume:
-    """Decode a PNG/JPEG/TIFF/BMP/WebP file; multi-page TIFFs become a stack of frames."""
+    """Decode a PNG/JPEG/TIFF/BMP/WebP file; multi-page TIFFs become a stack of frames.
+
+    The header's size is checked (:func:`check_shape`) before any pixel is decoded.
+
+    Raises:
+        ImageError: anything that is not a readable picture of an accepted size.
+    """
     try:
-        with Image.open(path) as img:
-            check_pixel_count(
-                img.width * img.height * getattr(img, "n_frames", 1), max_source_pixels, path.name
+        with Image.open(path, formats=PICTURE_FORMATS) as img:
+            check_shape(img.width, img.height, 1, max_source_pixels, path.name)
+            check_shape(
+                img.width, img.height, getattr(img, "n_frames", 1), max_source_pixels, path.name
             )
             fmt = img.format or ""
             frames = [_frame_array(page) for page in ImageSequence.Iterator(img)]
+    except ImageError:
+        raise
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{path.name}: refused as a possible decompression bomb ({exc})") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{path.name}: not a readable image ({exc})") from exc
+    except Exception as exc:  # a damaged file can trip any of Pillow's decoders
+        raise ImageError(
+            f"{path.name}: not a readable image ({type(exc).__name__}: {exc})"
+        ) from exc
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         frames = frames[:1]  # pages of different sizes: keep the first page only

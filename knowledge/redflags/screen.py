@@ -23,6 +23,7 @@ import yaml
 from knowledge.ehr.source import FhirSource, FhirUnavailable
 from knowledge.redflags.record import Episode
 from knowledge.redflags.text import MEASURES, Measure, find_phrases, onsets, stated_values
+from knowledge.untrusted import untrusted
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,8 @@ def _fire(rule: dict[str, Any], ctx: _Context, disclaimer: str) -> RedFlag | Non
     inside, onset_words = _in_window(rule, ctx)
     if not inside:
         return None
-    matched = list(dict.fromkeys(h.words for h in hits)) + ([onset_words] if onset_words else [])
+    words = [untrusted(h.words, limit=300) for h in hits]  # record text: data, never markup
+    matched = list(dict.fromkeys(words)) + ([onset_words] if onset_words else [])
     refs = {(r["resource_type"], r["id"]): r for h in hits if (r := h.resource) is not None}
     return RedFlag(
         id=rule["id"],

@@ -11,6 +11,7 @@ from agent.cli import app
 from agent.resources import _open_ehr
 from agent.settings import Settings
 from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
+from knowledge.ehr.redact import RedactingSource
 from knowledge.patients import BUNDLE_DIR
 
 runner = CliRunner()
@@ -48,6 +49,10 @@ def test_settings_choose_remote_embedded_or_none(tmp_path: Path) -> None:
     remote = _open_ehr(
         Settings(data_dir=tmp_path, fhir_base_url="http://127.0.0.1:9/fhir", fhir_token="t")
     )
-    assert isinstance(remote, RemoteFhirClient)
+    # every source is opened behind the redaction of free-text identifiers
+    assert isinstance(remote, RedactingSource) and isinstance(remote.source, RemoteFhirClient)
     EmbeddedFhirStore(tmp_path / "ehr.sqlite").close()
-    assert isinstance(_open_ehr(Settings(data_dir=tmp_path)), EmbeddedFhirStore)
+    embedded = _open_ehr(Settings(data_dir=tmp_path))
+    assert isinstance(embedded, RedactingSource) and isinstance(embedded.source, EmbeddedFhirStore)
+    shown = _open_ehr(Settings(data_dir=tmp_path, ehr_show_identifiers=True))
+    assert isinstance(shown, EmbeddedFhirStore)

@@ -21,6 +21,8 @@ from knowledge.guidelines import (
 )
 from tests.guidelines.conftest import write_md
 from tests.loopback import free_port
+from tools.guidelines import search_guidelines
+from tools.runtime import EvidenceLedger, ToolContext, ToolError
 
 
 def _chroma_binary() -> str:
@@ -41,11 +43,9 @@ def _heartbeat(port: int) -> bool:
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("wb")
+def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
+    """``chroma run`` on loopback, returned once its heartbeat answers."""
+    log = (data / "server.log").open("ab")
     process = subprocess.Popen(
         [
             _chroma_binary(),
@@ -60,24 +60,37 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    log.close()
+    deadline = time.monotonic() + 60
+    while not _heartbeat(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop(process)
+            raise AssertionError(
+                "chroma server did not start within 60 s:\n"
+                + (data / "server.log").read_text(errors="replace")
+            )
+        time.sleep(0.2)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if _heartbeat(port):
-                break
-            assert process.poll() is None, (data / "server.log").read_text(errors="replace")
-            assert time.monotonic() < deadline, "chroma server did not start within 60 s"
-            time.sleep(0.2)
-        yield url
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    process = _start(data, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        _stop(process)
 
 
 def test_server_store_behaves_like_the_embedded_one(chroma_url: str, tmp_path: Path) -> None:
@@ -140,3 +153,43 @@ def test_server_store_behaves_like_the_embedded_one(chroma_url: str, tmp_path: P
             collection="srv-test",
             embedding_model="other/model",
         )
+
+
+def test_a_server_that_goes_down_is_a_clear_tool_error_and_search_resumes(tmp_path: Path) -> None:
+    """Fault injection: the Chroma server stops mid-session, then comes back."""
+    docs = tmp_path / "docs"
+    write_md(
+        docs,
+        "copd.md",
+        title="COPD",
+        publisher="GOLD",
+        year=2024,
+        tags=["pulmonology"],
+        body="## Exacerbations\n\nTarget oxygen saturation 88-92% during an exacerbation.\n",
+    )
+    port = free_port()
+    (tmp_path / "server").mkdir()
+    process = _start(tmp_path / "server", port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        store = GuidelineStore.open(tmp_path / "local", chroma_url=url, collection="down-test")
+        ingest_paths(store, [docs])
+        ledger = EvidenceLedger()
+        ctx = ToolContext(ledger=ledger, guidelines=store)
+        args = {"query": "oxygen target in an exacerbation", "k": 1, "ctx": ctx}
+        content, artifact = search_guidelines.func(**args)  # type: ignore[misc]
+        assert artifact["evidence"] == ["G1"]
+
+        _stop(process)
+        with pytest.raises(ToolError) as caught:
+            search_guidelines.func(**args)  # type: ignore[misc]
+        message = str(caught.value)
+        assert "guideline library is unavailable" in message
+        assert f"Chroma server at {url} did not answer" in message
+        assert ledger.ids("guideline") == ["G1"]  # nothing cited from the failed call
+
+        process = _start(tmp_path / "server", port)
+        content, artifact = search_guidelines.func(**args)  # type: ignore[misc]
+        assert artifact["evidence"] == ["G1"] and "88-92%" in content  # same passage, same id
+    finally:
+        _stop(process)

@@ -165,3 +165,53 @@ def test_education_and_plain_answers(built: Built) -> None:
     assert soup.select_one("table.ddx") is None
     assert one(soup, "section.prose h2").get_text() == "Teaching notes"
     assert soup.select_one("#ref-E2") is not None
+
+
+def test_claim_checks_are_marked_and_counted(built: Built) -> None:
+    answer, images = built
+    first = answer["differential"]["diagnoses"][0]
+    first["supporting"][0]["check"] = {"status": "checked", "reason": "E2 reads 52 ng/L"}
+    first["against"][0]["check"] = {"status": "mismatch", "reason": "E1 is a blood pressure"}
+    first["next_steps"][0]["check"] = {"status": "unchecked", "reason": "no source for timing"}
+    answer["claim_counts"] = {"checked": 1, "unchecked": 1, "mismatch": 1}
+    soup = soup_of(answer, images)
+    dx = one(soup, "#dx-1")
+    supporting = one(dx, ".supporting li")
+    assert "✓ checked against its source" in one(supporting, ".check-checked").get_text()
+    assert "E2 reads 52 ng/L" in attr(one(supporting, ".check"), "title")
+    mismatch = one(dx, ".against li .check-mismatch").get_text()
+    assert mismatch == "✗ does not match its source: E1 is a blood pressure"  # reason shown
+    assert "? not checked" in one(dx, "ul.steps li .check-unchecked").get_text()
+    claims = one(soup, "header .claims").get_text()
+    assert "✓ 1 checked" in claims and "? 1 unchecked" in claims and "✗ 1 mismatch" in claims
+    # without the fields nothing is marked, and nothing fails
+    for d in answer["differential"]["diagnoses"]:
+        for item in [*d["supporting"], *d["against"], *d["next_steps"]]:
+            item.pop("check", None)
+    answer.pop("claim_counts")
+    plain = soup_of(answer, images)
+    assert plain.select(".check") == [] and plain.select_one("header .claims") is None
+
+
+def test_a_view_inspected_but_not_cited_is_still_outlined(built: Built) -> None:
+    answer, images = built
+    # The answer cites I2 only; I3 (the upper mediastinum zoom) was inspected, not cited.
+    answer["inspected_images"] = [r for r in answer["references"] if r["id"] == "I3"]
+    answer["references"] = [r for r in answer["references"] if r["id"] != "I3"]
+    for d in answer["differential"]["diagnoses"]:
+        for key in ("supporting", "next_steps"):
+            d[key] = [i for i in d[key] if "I3" not in i["evidence"]]
+    soup = soup_of(answer, images)
+    original = one(soup, "figure.original")
+    assert "I3" in original.get_text()  # listed among the regions inspected
+    pixels = decode(attr(one(original, "img"), "src"))
+    h, w, _ = pixels.shape
+    cyan = np.all(np.abs(pixels.astype(int) - (0, 229, 255)) < 40, axis=-1)
+    ys, xs = np.nonzero(cyan)
+    # I3's box is x 0.40-0.60, y 0.02-0.40 of the original: its outline is drawn there
+    assert len(xs) > 100
+    assert abs(xs.min() / w - 0.40) < 0.03 and abs(xs.max() / w - 0.60) < 0.03
+    assert abs(ys.max() / h - 0.40) < 0.03
+    view = one(soup, "figure#ev-I3")
+    assert "inspected, not cited in the answer" in view.get_text()
+    assert "inspected, not cited" not in one(soup, "figure#ev-I2").get_text()

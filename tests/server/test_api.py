@@ -177,7 +177,7 @@ def test_keys_isolate_sessions_and_bind_patients(tmp_path: Path, ehr_path: Path)
         unknown = http.post("/v1/sessions", json={"patient_id": "nobody"}, headers=auth(KEY_A))
         assert unknown.status_code == 404
 
-        # A one-patient key binds its patient; nothing in a turn can change it.
+        # A one-patient key binds its patient; a turn naming another is refused, naming both.
         one = http.post("/v1/sessions", json={}, headers=auth(KEY_ONE)).json()
         assert one["patient_id"] == "chest-pain"
         turn = http.post(
@@ -185,7 +185,8 @@ def test_keys_isolate_sessions_and_bind_patients(tmp_path: Path, ehr_path: Path)
             json={"text": "Switch to patient sepsis.", "patient_id": "sepsis"},
             headers=auth(KEY_ONE),
         )
-        assert turn.status_code == 200
+        assert turn.status_code == 409
+        assert "chest-pain" in turn.json()["detail"] and "sepsis" in turn.json()["detail"]
         state = http.get(f"/v1/sessions/{one['session_id']}", headers=auth(KEY_ONE)).json()
         assert state["patient_id"] == "chest-pain"
 

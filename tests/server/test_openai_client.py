@@ -47,7 +47,7 @@ def test_plain_and_streamed_chat_continue_one_session(tmp_path: Path) -> None:
         )
         pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
         streamed = "".join(pieces)
-        assert len(pieces) > 2 and streamed.startswith("Repeat it at 1-3 hours [G1].")
+        assert len(pieces) > 2 and "Repeat it at 1-3 hours [G1]." in streamed
         assert "[G1] Test chest pain guideline" in streamed
         # Same chatbot user, same session: the model saw the first question again.
         assert "Chest pain, what first?" in model.prompt_text()

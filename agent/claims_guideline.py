@@ -1,0 +1,251 @@
+"""Guideline claims (``G#``): is the claim what the cited passage says?
+
+The checks run cheapest first, each measured on ``benchmarks/claims_guideline.json``
+(see BENCHMARKS.md, "Claims against guideline passages"):
+
+1. ``similarity``: the best cosine (all-MiniLM-L6-v2) between the claim and one sentence,
+   or two adjacent sentences, of the passage (Markdown table rows, bullets and headings
+   read as sentences); below ``threshold`` the passage does not say it;
+2. ``numbers``: every number the claim states (a dose, a threshold, a duration) must be
+   stated by the passage;
+3. ``polarity``: the claim and the sentence that matches it best agree on negation
+   ("not recommended", "avoid", "do not") and on direction words (increase/decrease,
+   before/after, above/below, more/less);
+4. ``population``: a population the claim names (children, pregnancy, older adults ...)
+   must be named by the passage;
+5. an optional ``judge`` (any OpenAI-compatible chat endpoint) for claims the cheap checks
+   pass with a similarity in the grey zone.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
+Judge = Callable[[str, str], str]
+"""(claim, passage) -> ``supported``, ``unsupported`` or ``contradicted``."""
+
+STEPS = ("similarity", "numbers", "polarity", "population")
+_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
+_MARKUP = re.compile(r"^[#>\-*+\s|]+|\s*\|\s*|\*\*|__|`")
+_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w.]*\d)")
+_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|avoid(?:ed|s)?|contraindicated|without|cannot|don't|doesn't|"
+    r"shouldn't|isn't|aren't|neither|nor|unnecessary|against)\b",
+    re.I,
+)
+_ANTONYMS = [
+    ("increase", "decrease"),
+    ("increased", "decreased"),
+    ("higher", "lower"),
+    ("above", "below"),
+    ("before", "after"),
+    ("more", "less"),
+    ("early", "late"),
+    ("start", "stop"),
+    ("rising", "falling"),
+    ("high", "low"),
+    ("maximum", "minimum"),
+    ("first-line", "second-line"),
+    ("include", "exclude"),
+    ("positive", "negative"),
+    ("sensitive", "specific"),
+    ("left", "right"),
+    ("upper", "lower"),
+    ("over", "under"),
+    ("greater", "less"),
+    ("at least", "at most"),
+]
+_POPULATIONS = {
+    "children": ("child", "children", "paediatric", "pediatric", "infant", "adolescent"),
+    "pregnancy": ("pregnan", "antenatal", "obstetric", "mid-trimester", "fetal", "fetus"),
+    "older adults": ("older", "elderly", "aged 65", "over 65", "geriatric"),
+    "neonates": ("neonat", "newborn"),
+    "women": ("women", "woman", "female"),
+    "men": (" men ", " man ", "male"),
+    "outpatients": ("outpatient", "ambulatory"),
+    "intensive care": ("icu", "intensive care", "critically ill"),
+}
+
+
+@dataclass
+class GuidelineCheck:
+    """How guideline claims are checked: the scorer, the threshold, the steps, the judge."""
+
+    scorer: SupportScorer
+    threshold: float = 0.45
+    steps: tuple[str, ...] = STEPS
+    windows: bool = True
+    judge: Judge | None = None
+    grey: tuple[float, float] = (0.45, 0.6)
+    """Similarities in this range are sent to the judge (when one is configured)."""
+    judge_calls: int = field(default=0)
+
+
+@dataclass
+class GuidelineVerdict:
+    status: str
+    reason: str
+    score: float
+    best_id: str
+    label: str
+    """``supported``, ``unsupported`` or ``contradicted``."""
+
+
+def sentences(passage: str, windows: bool = True) -> list[str]:
+    """The passage as sentences (table rows and bullets count as sentences), plus pairs."""
+    parts = []
+    for raw in _SPLIT.split(passage):
+        if re.fullmatch(r"[\s|:\-]*", raw):
+            continue
+        clean = " ".join(_MARKUP.sub(" ", raw).split())
+        if len(clean) > 3:
+            parts.append(clean)
+    if not parts:
+        return [passage]
+    if windows:
+        parts += [f"{a} {b}" for a, b in zip(parts, parts[1:], strict=False)]
+    return parts
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", ".").rstrip("0").rstrip(".") or "0" for n in _NUMBER.findall(text)}
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def _has_negation(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+def _direction_clash(claim: str, sentence: str) -> str:
+    c, s = f" {claim.lower()} ", f" {sentence.lower()} "
+    for a, b in _ANTONYMS:
+        for x, y in ((a, b), (b, a)):
+            if f" {x} " in c and f" {y} " in s and f" {x} " not in s:
+                return f"the claim says '{x}' where the passage says '{y}'"
+    return ""
+
+
+def check_guideline_claim(
+    claim: str, passages: Sequence[tuple[str, str]], config: GuidelineCheck
+) -> GuidelineVerdict:
+    """Judge one claim against the passages it cites (the best-supporting one counts)."""
+    pieces = [(gid, sentences(text, config.windows)) for gid, text in passages]
+    if "similarity" not in config.steps or not config.windows:
+        pieces = [(gid, sentences(text, False)) for gid, text in passages]
+    scores = config.scorer([(claim, s) for _, s in pieces]) if pieces else []
+    best = max(range(len(pieces)), key=lambda k: scores[k]) if pieces else 0
+    gid, score = (pieces[best][0], scores[best]) if pieces else ("", 0.0)
+    ids = ", ".join(g for g, _ in passages)
+    if score < config.threshold:
+        return GuidelineVerdict(
+            "mismatch",
+            f"{ids} does not say this (similarity {score:.2f} < {config.threshold})",
+            score,
+            gid,
+            "unsupported",
+        )
+    passage = next(t for g, t in passages if g == gid)
+    best_sentences = _best_sentences(claim, pieces[best][1], config.scorer)
+    for step in config.steps:
+        problem = _step(step, claim, passage, best_sentences)
+        if problem:
+            label = "unsupported" if step == "population" else "contradicted"
+            return GuidelineVerdict("mismatch", f"{gid}: {problem}", score, gid, label)
+    if config.judge is not None and config.grey[0] <= score < config.grey[1]:
+        config.judge_calls += 1
+        label = config.judge(claim, passage)
+        if label in {"unsupported", "contradicted"}:
+            return GuidelineVerdict(
+                "mismatch", f"{gid}: a judge found the claim {label}", score, gid, label
+            )
+    return GuidelineVerdict(
+        "checked", f"{gid} says this (similarity {score:.2f})", score, gid, "supported"
+    )
+
+
+def _best_sentences(claim: str, candidates: list[str], scorer: SupportScorer) -> list[str]:
+    """The two single sentences nearest the claim (pairs dropped: they mix two statements)."""
+    singles = [s for s in candidates if s] or candidates
+    scored = scorer([(claim, [s]) for s in singles])
+    order = sorted(range(len(singles)), key=lambda k: scored[k], reverse=True)
+    return [singles[k] for k in order[:2]]
+
+
+def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
+    if step == "numbers":
+        missing = numbers(claim) - numbers(passage)
+        if missing:
+            said = ", ".join(sorted(numbers(best[0]))) if best else ""
+            return (
+                f"the claim states {', '.join(sorted(missing))}, which the passage does not"
+                + (f" (nearest sentence states {said})" if said else "")
+            )
+    elif step == "polarity" and best:
+        top = best[0]
+        if _has_negation(claim) != _has_negation(top) and not any(
+            _has_negation(claim) == _has_negation(s) and s != top for s in best[1:]
+        ):
+            which = "negates" if _has_negation(claim) else "drops the negation of"
+            return f"the claim {which} what the passage says ('{top[:90]}')"
+        clash = _direction_clash(claim, top)
+        if clash:
+            return clash
+    elif step == "population":
+        lowered = f" {passage.lower()} "
+        claim_l = f" {claim.lower()} "
+        for name, cues in _POPULATIONS.items():
+            if any(c in claim_l for c in cues) and not any(c in lowered for c in cues):
+                return f"the claim speaks of {name}; the passage does not"
+    return ""
+
+
+def openai_judge(client: Any, model: str) -> Judge:
+    """A judge over any OpenAI-compatible chat endpoint (``client.chat.completions.create``)."""
+
+    def judge(claim: str, passage: str) -> str:
+        from knowledge.untrusted import untrusted
+
+        reply = client.chat.completions.create(
+            model=model,
+            temperature=0,
+            max_tokens=8,
+            messages=[
+                {
+                    "role": "system",
+                    "content": "Answer with one word: supported, unsupported or contradicted. "
+                    "Is the claim stated by the guideline passage?",
+                },
+                {
+                    "role": "user",
+                    "content": f"<passage>{untrusted(passage, 2000)}</passage>\n"
+                    f"<claim>{untrusted(claim, 400)}</claim>",
+                },
+            ],
+        )
+        word = (reply.choices[0].message.content or "").strip().lower()
+        for label in ("contradicted", "unsupported", "supported"):
+            if label in word:
+                return label
+        return "supported"
+
+    return judge
+
+
+def parse_judge_reply(text: str) -> str:
+    """The label in a judge's reply (JSON or a word); ``supported`` when unclear."""
+    try:
+        value = json.loads(text)
+        text = str(value.get("label", "")) if isinstance(value, dict) else str(value)
+    except (json.JSONDecodeError, AttributeError):
+        pass
+    lowered = text.lower()
+    return next((x for x in ("contradicted", "unsupported", "supported") if x in lowered), "supported")

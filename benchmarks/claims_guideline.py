@@ -1,0 +1,107 @@
+"""Guideline claims (G#) against their passages: each step of the support check, measured.
+
+The labelled set (``benchmarks/claims_guideline.json``) pairs claims with passages of the
+starter corpus, labelled supported, unsupported or contradicted. A check "flags" a pair
+when it finds the claim unsupported or contradicted; precision and recall are those of
+flagging (positives: unsupported + contradicted). Steps, each adding to the one before:
+
+- ``baseline``: the check on main before this change (best sentence cosine >= 0.3);
+- ``sentences``: Markdown-aware sentences plus adjacent pairs, threshold 0.45;
+- ``numbers``, ``polarity``, ``population``: the consistency checks of
+  :mod:`agent.claims_guideline`;
+- ``judge_upper_bound``: a scripted judge that answers with the set's own label for the
+  pairs in the grey zone (what a perfect judge could add, and how many calls it costs).
+
+Prints one JSON line. Run: ``.venv/bin/python benchmarks/claims_guideline.py``
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from agent.claims_guideline import STEPS, GuidelineCheck, check_guideline_claim  # noqa: E402
+from agent.verification import embedding_scorer  # noqa: E402
+
+SET = Path(__file__).with_name("claims_guideline.json")
+_OLD_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def load() -> dict[str, Any]:
+    return dict(json.loads(SET.read_text(encoding="utf-8")))
+
+
+def baseline(pairs: list[dict[str, Any]], passages: dict[str, Any], scorer: Any) -> list[bool]:
+    """The check on main: flag when the best sentence cosine is below 0.3."""
+    batch = []
+    for pair in pairs:
+        text = passages[pair["passage"]]["text"]
+        batch.append((pair["claim"], [s for s in _OLD_SENTENCE.split(text) if s.strip()] or [text]))
+    return [score < 0.3 for score in scorer(batch)]
+
+
+def flags(
+    pairs: list[dict[str, Any]], passages: dict[str, Any], config: GuidelineCheck
+) -> list[bool]:
+    out = []
+    for pair in pairs:
+        passage = passages[pair["passage"]]["text"]
+        verdict = check_guideline_claim(pair["claim"], [("G1", passage)], config)
+        out.append(verdict.status == "mismatch")
+    return out
+
+
+def score(pairs: list[dict[str, Any]], flagged: list[bool]) -> dict[str, Any]:
+    positive = [p["label"] != "supported" for p in pairs]
+    tp = sum(f and p for f, p in zip(flagged, positive, strict=True))
+    fp = sum(f and not p for f, p in zip(flagged, positive, strict=True))
+    fn = sum(p and not f for f, p in zip(flagged, positive, strict=True))
+    by_kind: dict[str, list[int]] = {}
+    for pair, f in zip(pairs, flagged, strict=True):
+        entry = by_kind.setdefault(pair["kind"], [0, 0])
+        entry[0] += f
+        entry[1] += 1
+    return {
+        "precision": round(tp / max(1, tp + fp), 3),
+        "recall": round(tp / max(1, tp + fn), 3),
+        "supported_flagged": fp,
+        "flagged_by_kind": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_kind.items())},
+    }
+
+
+def main() -> None:
+    from knowledge.guidelines import get_embedder
+
+    data = load()
+    pairs, passages = data["pairs"], data["passages"]
+    scorer = embedding_scorer(get_embedder())
+    result: dict[str, Any] = {"benchmark": "claims_guideline", "pairs": len(pairs)}
+    started = time.perf_counter()
+    result["baseline"] = score(pairs, baseline(pairs, passages, scorer))
+    for n in range(len(STEPS)):
+        config = GuidelineCheck(scorer=scorer, steps=STEPS[: n + 1])
+        result["+" + STEPS[n]] = score(pairs, flags(pairs, passages, config))
+    for threshold in (0.35, 0.4, 0.5, 0.55):
+        config = GuidelineCheck(scorer=scorer, threshold=threshold)
+        result[f"all_steps_threshold_{threshold}"] = score(pairs, flags(pairs, passages, config))
+    labels = {(p["claim"], passages[p["passage"]]["text"]): p["label"] for p in pairs}
+    judged = GuidelineCheck(scorer=scorer, judge=lambda c, t: labels[(c, t)])
+    result["judge_upper_bound"] = score(pairs, flags(pairs, passages, judged))
+    result["judge_calls_per_claim"] = round(judged.judge_calls / len(pairs), 3)
+    timed = GuidelineCheck(scorer=scorer)
+    t0 = time.perf_counter()
+    flags(pairs, passages, timed)
+    result["ms_per_claim_all_steps_warm"] = round(1000 * (time.perf_counter() - t0) / len(pairs), 2)
+    result["total_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,444 @@
+"""Free-text identifiers redacted before record text leaves the EHR layer.
+
+What is redacted, in every string of a resource (note text, titles, code and dosage
+text, displays, comments), except structural fields (ids, references, codes, systems,
+units, dates):
+
+- from the record itself: the patient's name parts, identifier values, birth date (in
+  the usual written forms), address lines, city and postal code, telecom values; the
+  names of related persons (``RelatedPerson``, ``Patient.contact``) and of practitioners
+  (``Practitioner`` resources and the display of every reference to one);
+- by pattern, whoever they belong to: record numbers after a label (``MRN``, ``NHS no``),
+  US social security numbers, phone numbers, e-mail addresses.
+
+What it does not catch (measured on the labelled notes in ``benchmarks/redaction_notes.json``
+by ``benchmarks/redaction.py``; figures in BENCHMARKS.md): names of people who are not in the
+record (a neighbour, a clinician never referenced), nicknames and misspellings, dates of
+birth written in words it does not know, free-form addresses. A name part is matched
+only when written capitalised or in capitals, so a patient called Brown does not take
+"brown sputum" with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from knowledge.ehr.source import FhirSource, FhirUnavailable
+
+NAME, IDENTIFIER, BIRTH_DATE, ADDRESS, PHONE, EMAIL, SSN = (
+    "name",
+    "identifier",
+    "birth date",
+    "address",
+    "phone",
+    "email",
+    "SSN",
+)
+_STRUCTURAL = {
+    "resourceType",
+    "id",
+    "reference",
+    "system",
+    "code",
+    "version",
+    "unit",
+    "status",
+    "url",
+    "fullUrl",
+    "contentType",
+    "language",
+    "gender",
+    "use",
+    "intent",
+    "criticality",
+    "priority",
+    "hash",
+    "lastUpdated",
+    "versionId",
+}
+_DATE_VALUE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T[\d:.+\-Z]*)?)?)?$")
+_TITLES = {"dr", "mr", "mrs", "ms", "miss", "prof", "md", "rn", "np", "pa", "do", "jr", "sr"}
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (EMAIL, re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    (SSN, re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    (
+        IDENTIFIER,
+        re.compile(
+            r"(?i:\b(?:MRN|MR\s?#|medical record (?:number|no\.?)|record (?:number|no\.?)|"
+            r"hospital (?:number|no\.?)|NHS (?:number|no\.?)|patient id)\s*[:#]?\s*)"
+            r"(?P<value>[A-Z0-9][A-Z0-9-]{3,})\b"
+        ),
+    ),
+    (
+        PHONE,
+        re.compile(
+            r"(?<![\w/.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w/-])"
+        ),
+    ),
+    (
+        PHONE,
+        re.compile(
+            r"(?i:\b(?:tel|phone|mobile|cell|ph|telephone)\.?\s*(?:no\.?)?\s*[:#]?\s*)"
+            r"(?P<value>\+?[\d(][\d\s().-]{5,}\d)"
+        ),
+    ),
+)
+_COMMON_LINES = (
+    "may june april august brown white black green gray grey hope will bill rose grace faith",
+    "joy mark frank hunter young long little king bell page park ward hall wood moss bush rich",
+    "sharp stone major day rice chase dean drew lane love price ray reed sage star summer wells",
+    "west cook baker bone cole cross fox guy hart hill lee marsh mason miles penny pat rob sandy",
+    "storm river dawn autumn crystal eve art ben bob don gene jack kay lou nick sue ted tom",
+    "norman victor ruby amber iris heather holly ivy daisy violet olive lily hazel pearl chance",
+    "christian noble sterling golden small strong short swift wise gentry case bishop cash",
+    "banks burns fields mills waters walker turner carter parker taylor fisher",
+)
+COMMON_WORD_NAMES = frozenset(" ".join(_COMMON_LINES).split())
+"""Name parts that are also everyday or clinical words: redacted only beside another name
+part or after a title (``Mrs Brown``, ``Brown, Alex``), never alone (``brown sputum``)."""
+_TITLE_BEFORE = re.compile(r"(?i:\b(?:dr|mr|mrs|ms|miss|prof|nurse|sister))\.?\s*$")
+_MEMO_CHARS, _MEMO_SIZE = 200, 20_000
+"""Short strings whose redaction is remembered, and how many (per patient)."""
+_MONTHS = " ".join(
+    ("January February March April May June July", "August September October November December")
+).split()
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass
+class Identity:
+    """What the record says identifies this patient (and the people around them)."""
+
+    names: set[str] = field(default_factory=set)
+    """Name parts (given names, family names) of the patient, relatives and practitioners."""
+    literals: dict[str, str] = field(default_factory=dict)
+    """Exact strings (identifier values, address lines, telecom values) and their kind."""
+    birth_date: date | None = None
+
+    def add_name(self, name: Any) -> None:
+        """A FHIR HumanName, or a display string such as ``Dr Jane Smith``."""
+        if isinstance(name, dict):
+            parts = [*(name.get("given") or []), name.get("family") or "", name.get("text") or ""]
+        else:
+            parts = [str(name or "")]
+        for part in parts:
+            for word in re.split(r"[\s,.]+", str(part)):
+                if len(word) >= 2 and word.lower() not in _TITLES and not word.isdigit():
+                    self.names.add(word)
+
+    def add_literal(self, value: Any, kind: str) -> None:
+        text = " ".join(str(value or "").split())
+        if len(text) >= 3:
+            self.literals[text] = kind
+
+
+def identity_of(patient: dict[str, Any] | None, related: Iterable[dict[str, Any]] = ()) -> Identity:
+    """The identity of a Patient resource and of the resources around it.
+
+    ``related`` may hold RelatedPerson and Practitioner resources and any resource whose
+    references name a practitioner or relative (their ``display`` is taken).
+    """
+    found = Identity()
+    for resource in [patient or {}, *related]:
+        rtype = resource.get("resourceType")
+        if rtype in {"Patient", "RelatedPerson", "Practitioner"}:
+            for name in resource.get("name") or []:
+                found.add_name(name)
+            for ident in resource.get("identifier") or []:
+                found.add_literal((ident or {}).get("value"), IDENTIFIER)
+            for telecom in resource.get("telecom") or []:
+                kind = EMAIL if (telecom or {}).get("system") == "email" else PHONE
+                found.add_literal((telecom or {}).get("value"), kind)
+            for address in resource.get("address") or []:
+                _add_address(found, address or {})
+        for contact in resource.get("contact") or [] if rtype == "Patient" else []:
+            found.add_name((contact or {}).get("name"))
+            for telecom in (contact or {}).get("telecom") or []:
+                found.add_literal((telecom or {}).get("value"), PHONE)
+            _add_address(found, (contact or {}).get("address") or {})
+        for display in _people_displays(resource):
+            found.add_name(display)
+    born = str((patient or {}).get("birthDate") or "")
+    if len(born) == 10:
+        with contextlib.suppress(ValueError):
+            found.birth_date = date.fromisoformat(born)
+    return found
+
+
+def _add_address(found: Identity, address: dict[str, Any]) -> None:
+    for line in address.get("line") or []:
+        found.add_literal(line, ADDRESS)
+    for key in ("city", "postalCode", "text"):
+        found.add_literal(address.get(key), ADDRESS)
+
+
+def _people_displays(node: Any) -> Iterable[str]:
+    """Displays of references to practitioners and related persons, anywhere in a resource."""
+    if isinstance(node, dict):
+        ref = str(node.get("reference") or "")
+        if node.get("display") and (
+            ref.split("/")[0] in {"Practitioner", "PractitionerRole", "RelatedPerson"}
+            or (not ref and set(node) <= {"display", "type", "identifier"})
+        ):
+            yield str(node["display"])
+        for value in node.values():
+            yield from _people_displays(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _people_displays(item)
+
+
+class Redactor:
+    """Finds and replaces identifiers in text; ``[name]``, ``[phone]`` ... in their place."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        kinds = sorted(set(identity.literals.values()))
+        self._literals = [
+            (kind, _alternation([t for t, k in identity.literals.items() if k == kind]))
+            for kind in kinds
+        ]
+        names = sorted(identity.names, key=len, reverse=True)
+        forms = {f for n in names for f in (n, n.upper(), n[:1].upper() + n[1:].lower())}
+        self._names = (
+            re.compile(
+                r"(?<![\w])(?:"
+                + "|".join(map(re.escape, sorted(forms, key=len, reverse=True)))
+                + r")(?![\w])"
+            )
+            if forms
+            else None
+        )
+        self._birth = _birth_date_pattern(identity.birth_date)
+        self._memo: dict[str, str] = {}
+
+    def spans(self, text: str) -> list[Span]:
+        """Identifier spans found in ``text``, non-overlapping, in order."""
+        found: list[Span] = []
+        for kind, pattern in self._literals:
+            found += [Span(m.start(), m.end(), kind) for m in pattern.finditer(text)]
+        if self._birth is not None:
+            found += [Span(m.start(), m.end(), BIRTH_DATE) for m in self._birth.finditer(text)]
+        for kind, pattern in _PATTERNS:
+            for m in pattern.finditer(text):
+                group = "value" if "value" in pattern.groupindex else 0
+                found.append(Span(m.start(group), m.end(group), kind))
+        if self._names is not None:
+            found += _names(text, [(m.start(), m.end()) for m in self._names.finditer(text)])
+        return _merged(found)
+
+    def text(self, text: str) -> str:
+        """``text`` with every identifier replaced by its kind in brackets."""
+        if len(text) <= _MEMO_CHARS:  # displays and units repeat across thousands of resources
+            found = self._memo.get(text)
+            if found is None:
+                if len(self._memo) >= _MEMO_SIZE:
+                    self._memo.clear()
+                found = self._memo[text] = self._replace(text)
+            return found
+        return self._replace(text)
+
+    def _replace(self, text: str) -> str:
+        out, last = [], 0
+        for span in self.spans(text):
+            out.append(text[last : span.start] + f"[{span.kind}]")
+            last = span.end
+        return "".join(out) + text[last:]
+
+    def resource(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``resource`` with every free-text string redacted."""
+        return _walk(resource, self, "")
+
+
+def _names(text: str, found: list[tuple[int, int]]) -> list[Span]:
+    """Name spans; an ambiguous part (a common word) only beside another name or a title."""
+    kept = []
+    for number, (start, end) in enumerate(found):
+        if text[start:end].lower() in COMMON_WORD_NAMES:
+            before = found[number - 1] if number else None
+            after = found[number + 1] if number + 1 < len(found) else None
+            beside = (before is not None and _gap(text[before[1] : start])) or (
+                after is not None and _gap(text[end : after[0]])
+            )
+            if not beside and not _TITLE_BEFORE.search(text[max(0, start - 12) : start]):
+                continue
+        kept.append(Span(start, end, NAME))
+    return kept
+
+
+def _gap(between: str) -> bool:
+    return len(between) <= 3 and not between.strip(" ,")
+
+
+def _alternation(literals: list[str]) -> re.Pattern[str]:
+    parts = []
+    for text in sorted(literals, key=len, reverse=True):
+        body = r"\s+".join(re.escape(w) for w in text.split())
+        if re.fullmatch(r"[\d\s().+-]+", text):  # a phone number: any separators between digits
+            digits = re.sub(r"\D", "", text)
+            body = r"[\s().-]*".join(digits)
+        parts.append(rf"(?<![\w]){body}(?![\w])")
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _birth_date_pattern(born: date | None) -> re.Pattern[str] | None:
+    if born is None:
+        return None
+    d, m, y = born.day, born.month, born.year
+    month = _MONTHS[m - 1]
+    months = rf"(?:{month}|{month[:3]}\.?)"
+    day = rf"0?{d}(?:st|nd|rd|th)?"
+    forms = [
+        rf"{y}-{m:02d}-{d:02d}",
+        rf"0?{d}[/.-]0?{m}[/.-](?:{y}|{y % 100:02d})",
+        rf"0?{m}[/.-]0?{d}[/.-](?:{y}|{y % 100:02d})",
+        rf"{day}\s+(?:of\s+)?{months},?\s+{y}",
+        rf"{months}\s+{day},?\s+{y}",
+    ]
+    return re.compile(r"(?<![\d])(?:" + "|".join(forms) + r")(?![\d])", re.IGNORECASE)
+
+
+def _merged(spans: Sequence[Span]) -> list[Span]:
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, -(s.end - s.start))):
+        if out and span.start < out[-1].end:
+            if span.end > out[-1].end:
+                out[-1] = Span(out[-1].start, span.end, out[-1].kind)
+            continue
+        out.append(span)
+    return out
+
+
+def _walk(node: Any, redactor: Redactor, key: str) -> Any:
+    if isinstance(node, dict):
+        if "data" in node and str(node.get("contentType") or "text/plain").startswith("text/"):
+            node = {**node, "data": _redacted_base64(node["data"], redactor)}
+        return {k: (v if k == "data" else _walk(v, redactor, k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_walk(item, redactor, key) for item in node]
+    if isinstance(node, str) and key not in _STRUCTURAL and not _DATE_VALUE.match(node):
+        return redactor.text(node)
+    return node
+
+
+def _redacted_base64(data: Any, redactor: Redactor) -> Any:
+    try:
+        text = base64.b64decode(str(data), validate=False).decode("utf-8", errors="replace")
+    except (binascii.Error, ValueError):
+        return data
+    return base64.b64encode(redactor.text(text).encode("utf-8")).decode("ascii")
+
+
+_PEOPLE_TYPES = (
+    "RelatedPerson",
+    "DocumentReference",
+    "Encounter",
+    "CareTeam",
+    "MedicationRequest",
+    "Condition",
+    "DiagnosticReport",
+    "AllergyIntolerance",
+    "Procedure",
+)
+"""Types read to learn the names of the people around a patient."""
+
+
+class RedactingSource:
+    """A :class:`~knowledge.ehr.FhirSource` whose searches return redacted resources.
+
+    The Patient resource itself is returned as stored (the tools show age and sex only);
+    every other resource has its free text redacted of the patient's identifiers. The
+    identity of each patient is read once and kept for the last ``keep`` patients.
+    """
+
+    def __init__(self, source: FhirSource, keep: int = 64) -> None:
+        self.source = source
+        self._identities: dict[str, Redactor] = {}
+        self._keep = keep
+
+    def __repr__(self) -> str:
+        return f"RedactingSource({self.source!r})"
+
+    def __getattr__(self, name: str) -> Any:  # counts(), path, import_file ...
+        return getattr(self.source, name)
+
+    def redactor(self, patient_id: str) -> Redactor:
+        found = self._identities.pop(patient_id, None)
+        complete = True
+        if found is None:
+            patient = self.source.patient(patient_id)
+            related: list[dict[str, Any]] = []
+            for rtype in _PEOPLE_TYPES:
+                try:
+                    related += self.source.search(rtype, patient_id)
+                except FhirUnavailable:  # a server without this type: the others still count
+                    complete = False
+            refs = {
+                str((p or {}).get("reference", "")).split("/", 1)[1]
+                for p in (patient or {}).get("generalPractitioner") or []
+                if str((p or {}).get("reference", "")).startswith("Practitioner/")
+            }
+            refs |= {
+                str(ref).split("/", 1)[1]
+                for ref in _practitioner_refs(related)
+                if str(ref).startswith("Practitioner/")
+            }
+            for pid in sorted(refs)[:50]:
+                practitioner = self.source.read("Practitioner", pid)
+                if practitioner:
+                    related.append(practitioner)
+            found = Redactor(identity_of(patient, related))
+        if complete:
+            self._identities[patient_id] = found
+        while len(self._identities) > self._keep:
+            self._identities.pop(next(iter(self._identities)))
+        return found
+
+    def patient(self, patient_id: str) -> dict[str, Any] | None:
+        return self.source.patient(patient_id)
+
+    def search(self, resource_type: str, patient_id: str, **kwargs: Any) -> list[dict[str, Any]]:
+        found = self.source.search(resource_type, patient_id, **kwargs)
+        redactor = self.redactor(patient_id)
+        return [redactor.resource(r) for r in found]
+
+    def read(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
+        found = self.source.read(resource_type, resource_id)
+        return None if found is None else Redactor(Identity()).resource(found)
+
+    def patients(self) -> list[dict[str, Any]]:
+        return self.source.patients()
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _practitioner_refs(resources: Iterable[Any]) -> Iterable[str]:
+    for node in resources:
+        if isinstance(node, dict):
+            ref = node.get("reference")
+            if isinstance(ref, str) and ref.startswith("Practitioner/"):
+                yield ref
+            yield from _practitioner_refs(node.values())
+        elif isinstance(node, list):
+            yield from _practitioner_refs(node)
+
+
+def redacting(source: Any) -> Any:
+    """``source`` wrapped in a :class:`RedactingSource` (once); ``None`` stays ``None``."""
+    if source is None or isinstance(source, RedactingSource):
+        return source
+    return RedactingSource(source)

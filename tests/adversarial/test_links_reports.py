@@ -1,0 +1,122 @@
+"""Unsafe links (issue 14, class 5): only http(s) URLs and DOIs become links, on every face.
+
+A guideline's front matter (or an HTML page's meta tags, or a red-flag rule) can set any
+string as its ``url``. The HTML report, the Markdown report and the web page must never
+turn anything but an absolute http(s) URL or a DOI into a link; the web page applies the
+same rule as the Python renderers (checked in a real Chromium against ``safe_url``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+from markdown_it import MarkdownIt
+
+from agent.links import safe_url
+from agent.report import to_markdown
+from agent.report_html import CSP, render_html
+from tests.loopback import ThreadedUvicorn
+from tests.report.answers import build_answer
+from tests.server.conftest import make_service
+from tests.server.test_webpage import browser  # noqa: F401  (the Chromium fixture)
+
+HOSTILE = [
+    "javascript:alert(document.cookie)",
+    " JaVaScRiPt:alert(1)",
+    "java\tscript:alert(1)",
+    "\x01javascript:alert(1)",
+    "javascript&colon;alert(1)",
+    "vbscript:msgbox(1)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "file:///etc/passwd",
+    "//evil.example/x",
+    "/relative/path",
+    "evil.example/page",
+    'https://ok.example/"onmouseover="alert(1)',
+    "https://ok.example/<script>",
+    "https://user:pw@ok.example/",
+    "https:alert(1)",
+    "http://",
+    "",
+]
+SAFE = {
+    "https://www.nice.org.uk/guidance/ng51": "https://www.nice.org.uk/guidance/ng51",
+    "HTTP://EXAMPLE.ORG/a?b=1#c": "http://EXAMPLE.ORG/a?b=1#c",
+    "doi:10.1161/CIR.0000000000001029": "https://doi.org/10.1161/CIR.0000000000001029",
+    "10.1016/S0140-6736(20)30183-5": "https://doi.org/10.1016/S0140-6736(20)30183-5",
+    "https://a.example/x[y](javascript:alert(1))": (
+        "https://a.example/x%5By%5D%28javascript:alert%281%29%29"
+    ),
+}
+
+
+@pytest.mark.parametrize("url", HOSTILE)
+def test_hostile_addresses_are_not_links(url: str) -> None:
+    assert safe_url(url) is None
+
+
+@pytest.mark.parametrize(("url", "link"), SAFE.items())
+def test_http_urls_and_dois_are_links(url: str, link: str) -> None:
+    assert safe_url(url) == link
+
+
+def _with_urls(tmp_path: Path, url: str) -> dict[str, Any]:
+    answer, _ = build_answer(tmp_path)
+    for ref in answer["references"]:
+        if ref["kind"] == "guideline":
+            ref["citation"]["url"] = url
+    answer["red_flags"][0]["source"]["url"] = url
+    return answer
+
+
+def _hrefs(html: str) -> list[str]:
+    return [str(a.get("href")) for a in BeautifulSoup(html, "html.parser").find_all("a")]
+
+
+@pytest.mark.parametrize("url", HOSTILE)
+def test_no_face_links_a_hostile_guideline_url(tmp_path: Path, url: str) -> None:
+    answer = _with_urls(tmp_path, url)
+    html = render_html(answer)
+    hrefs = _hrefs(html)
+    assert hrefs and all(h.startswith("#") for h in hrefs), hrefs  # citations only
+    markdown = to_markdown(answer)
+    if url.strip():
+        assert url.strip() not in markdown
+    rendered = MarkdownIt("commonmark").render(markdown)  # as any Markdown viewer would
+    assert all(h.startswith(("#", "http")) for h in _hrefs(rendered))
+
+
+def test_a_doi_becomes_a_doi_org_link_in_the_reports(tmp_path: Path) -> None:
+    answer = _with_urls(tmp_path, "")
+    for ref in answer["references"]:
+        if ref["kind"] == "guideline":
+            ref["citation"]["doi"] = "10.1093/eurheartj/ehad191"
+    link = "https://doi.org/10.1093/eurheartj/ehad191"
+    assert link in _hrefs(render_html(answer))
+    assert link in to_markdown(answer)
+
+
+def test_the_html_report_forbids_every_script(tmp_path: Path) -> None:
+    answer, _ = build_answer(tmp_path)
+    soup = BeautifulSoup(render_html(answer), "html.parser")
+    meta = soup.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert meta is not None and meta["content"] == CSP
+    assert "default-src 'none'" in CSP and "script-src" not in CSP  # falls back to 'none'
+    assert soup.find("script") is None
+
+
+def test_the_web_page_applies_the_same_rule(tmp_path: Path, browser: Any) -> None:  # noqa: F811
+    app, _ = make_service(tmp_path, [])
+    with ThreadedUvicorn(app) as server:
+        browser.get(server.url + "/")
+        for url in [*HOSTILE, *SAFE]:
+            in_page = browser.execute_script("return window.lingshu.safeUrl(arguments[0])", url)
+            expected = safe_url(url)
+            if expected is None:
+                assert in_page is None, url
+            else:  # the browser normalises (lower-case scheme and host, a trailing slash)
+                assert in_page is not None, url
+                assert in_page.lower().rstrip("/") == expected.lower().rstrip("/"), url
