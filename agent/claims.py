@@ -75,7 +75,7 @@ def check_claim(
         if guideline is None:
             parts.append(("unchecked", f"support in {', '.join(guideline_ids)} not measured"))
         else:
-            passages = [(i, evidence[i]["excerpt"]) for i in guideline_ids]
+            passages = [(i, passage_text(evidence[i])) for i in guideline_ids]
             g = check_guideline_claim(text, passages, guideline)
             parts.append((g.status, g.reason))
             support.append({"claim": text, "id": g.best_id, "score": round(g.score, 3)})
@@ -93,6 +93,13 @@ def check_claim(
             "correct the claim to what the evidence holds, or cite the evidence that says it"
         )
     return ClaimVerdict(status, reason, problem, support)
+
+
+def passage_text(record: EvidenceRecord) -> str:
+    """A guideline passage with its title and section as the first line (its context)."""
+    c = record.get("citation") or {}
+    head = " — ".join(str(p) for p in (c.get("title"), c.get("section")) if p)
+    return f"{head}\n{record['excerpt']}" if head else record["excerpt"]
 
 
 # --- images -------------------------------------------------------------------------------------

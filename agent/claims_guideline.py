@@ -29,15 +29,28 @@ SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
 Judge = Callable[[str, str], str]
 """(claim, passage) -> ``supported``, ``unsupported`` or ``contradicted``."""
 
-STEPS = ("similarity", "numbers", "polarity", "population")
+STEPS = ("similarity", "numbers", "polarity", "population", "coverage")
 _SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 _MARKUP = re.compile(r"^[#>\-*+\s|]+|\s*\|\s*|\*\*|__|`")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w.]*\d)")
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 _NEGATION = re.compile(
-    r"\b(?:not|no|never|avoid(?:ed|s)?|contraindicated|without|cannot|don't|doesn't|"
-    r"shouldn't|isn't|aren't|neither|nor|unnecessary|against)\b",
+    r"\b(?:not|no|never|avoid(?:ed|s|ing)?|cannot|none|don't|doesn't|shouldn't|isn't|"
+    r"aren't|unnecessary)\b",
     re.I,
+)
+_WORD_NUMBERS = {
+    "once": "1", "twice": "2", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
+}  # fmt: skip
+_STOP = set(
+    "the a an and or of in on at to for with by from is are be been being was were as that "
+    "this these those it its their there than then when where which who whom whose what while "
+    "should may can could would will shall must not no any all each every some more most less "
+    "least other such only also usually often generally about above below after before between "
+    "into over under within without per via has have had do does did patient patients people "
+    "adults adult person recommended recommend suggested suggests suggest considered consider "
+    "used use using given give needed need needs required requires require first initial".split()
 )
 _ANTONYMS = [
     ("increase", "decrease"),
@@ -114,15 +127,50 @@ def sentences(passage: str, windows: bool = True) -> list[str]:
 
 
 def numbers(text: str) -> set[str]:
-    return {n.replace(",", ".").rstrip("0").rstrip(".") or "0" for n in _NUMBER.findall(text)}
+    """The numbers a text states (digits, and number words such as "four" or "twice")."""
+    found = {_norm(n) for n in _NUMBER.findall(text)}
+    found |= {_WORD_NUMBERS[w] for w in _WORD.findall(text.lower()) if w in _WORD_NUMBERS}
+    return found
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
+def _norm(number: str) -> str:
+    if re.fullmatch(r"\d{1,3}(,\d{3})+", number):
+        number = number.replace(",", "")
+    number = number.replace(",", ".")
+    return (number.rstrip("0").rstrip(".") or "0") if "." in number else number
 
 
-def _has_negation(text: str) -> bool:
-    return bool(_NEGATION.search(text))
+def _stem(word: str) -> str:
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "ly", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Stems of the words that carry content (stop words, short words, numbers dropped)."""
+    return {_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP}
+
+
+def _negations(text: str, other: str) -> int:
+    """Negations in ``text`` whose scope (the next three content words) ``other`` speaks of."""
+    theirs = content_words(other)
+    count = 0
+    for m in _NEGATION.finditer(text):
+        scope = [w for w in _WORD.findall(text[m.end() :].lower()) if len(w) > 3 and w not in _STOP]
+        if {_stem(w) for w in scope[:3]} & theirs:
+            count += 1
+    return count
+
+
+def acronyms(text: str) -> set[str]:
+    """Initialisms of runs of 2-4 words (``angiotensin receptor blockers`` -> ``arb``)."""
+    words = _WORD.findall(text.lower())
+    found = set()
+    for size in (2, 3, 4):
+        for i in range(len(words) - size + 1):
+            found.add("".join(w[0] for w in words[i : i + size]))
+    return found
 
 
 def _direction_clash(claim: str, sentence: str) -> str:
@@ -154,11 +202,11 @@ def check_guideline_claim(
             "unsupported",
         )
     passage = next(t for g, t in passages if g == gid)
-    best_sentences = _best_sentences(claim, pieces[best][1], config.scorer)
+    best_sentences = _best_sentences(claim, sentences(passage, False), config.scorer)
     for step in config.steps:
         problem = _step(step, claim, passage, best_sentences)
         if problem:
-            label = "unsupported" if step == "population" else "contradicted"
+            label = "unsupported" if step in {"population", "coverage"} else "contradicted"
             return GuidelineVerdict("mismatch", f"{gid}: {problem}", score, gid, label)
     if config.judge is not None and config.grey[0] <= score < config.grey[1]:
         config.judge_calls += 1
@@ -177,24 +225,23 @@ def _best_sentences(claim: str, candidates: list[str], scorer: SupportScorer) ->
     singles = [s for s in candidates if s] or candidates
     scored = scorer([(claim, [s]) for s in singles])
     order = sorted(range(len(singles)), key=lambda k: scored[k], reverse=True)
-    return [singles[k] for k in order[:2]]
+    return [singles[k] for k in order[:3]]
 
 
 def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
     if step == "numbers":
-        missing = numbers(claim) - numbers(passage)
+        stated = numbers(" ".join(best)) if best else numbers(passage)
+        stated |= numbers(passage.split("\n", 1)[0])  # the title and section line
+        missing = numbers(claim) - stated
         if missing:
             said = ", ".join(sorted(numbers(best[0]))) if best else ""
-            return (
-                f"the claim states {', '.join(sorted(missing))}, which the passage does not"
-                + (f" (nearest sentence states {said})" if said else "")
-            )
+            nearest = f" (its nearest sentence states {said})" if said else ""
+            return f"the claim states {', '.join(sorted(missing))}, which the passage does not{nearest}"
     elif step == "polarity" and best:
         top = best[0]
-        if _has_negation(claim) != _has_negation(top) and not any(
-            _has_negation(claim) == _has_negation(s) and s != top for s in best[1:]
-        ):
-            which = "negates" if _has_negation(claim) else "drops the negation of"
+        mine, theirs = _negations(claim, top), _negations(top, claim)
+        if mine % 2 != theirs % 2:
+            which = "negates" if mine % 2 else "drops the negation of"
             return f"the claim {which} what the passage says ('{top[:90]}')"
         clash = _direction_clash(claim, top)
         if clash:
@@ -205,6 +252,11 @@ def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
         for name, cues in _POPULATIONS.items():
             if any(c in claim_l for c in cues) and not any(c in lowered for c in cues):
                 return f"the claim speaks of {name}; the passage does not"
+    elif step == "coverage":
+        known = content_words(passage) | acronyms(passage)
+        novel = sorted(w for w in content_words(claim) - known if w.rstrip("s") not in known)
+        if len(novel) >= 2:
+            return f"the passage says nothing of {', '.join(novel[:4])}"
     return ""
 
 

@@ -26,7 +26,7 @@ from agent.models.protocol import render_tools_block, to_prompted
 from agent.models.qwen_tokens import history_budget, images_per_prompt
 from agent.prompt_budget import CHARS_PER_TOKEN, Fitted, fit_history
 from agent.state import BRIEF, BUDGET, REJECTED, REPAIR
-from knowledge.untrusted import untrusted
+from knowledge.untrusted import protocol_safe, untrusted
 from tools.runtime import EvidenceRecord
 
 ImageUrl = Callable[[EvidenceRecord], str]
@@ -122,11 +122,35 @@ def model_messages(
         max_images=images_per_prompt(budget_tokens, max_new_tokens, min_pixels, max_pixels),
     )
     history = with_images(fitted.history, evidence, image_url)
+    history = [_tokens_escaped(m) for m in history]
     if tool_calling == "prompted":
         history = to_prompted(history)
     else:
         history = [_native(m) for m in history]
     return [SystemMessage(content=system), *history], fitted
+
+
+def _tokens_escaped(msg: BaseMessage) -> BaseMessage:
+    """A user's text with chat-template special tokens and protocol tags escaped.
+
+    The clinician is trusted, but a chatbot front end forwards text it did not write, and
+    no clinical question holds ``<|im_start|>`` or ``</tool_response>``: the tokenizer
+    would read them as turns and calls. Other markup (``<5 mmol/L``, ``<b>``) is kept.
+    """
+    if not isinstance(msg, HumanMessage) or marker(msg) is not None:
+        return msg
+    if isinstance(msg.content, str):
+        safe: str | list[str | dict[str, Any]] = protocol_safe(msg.content)
+    else:
+        safe = [
+            {**p, "text": protocol_safe(p["text"])}
+            if isinstance(p, dict) and p.get("type") == "text"
+            else p
+            for p in msg.content
+        ]
+    if safe == msg.content:
+        return msg
+    return HumanMessage(content=safe, id=msg.id, additional_kwargs=msg.additional_kwargs)
 
 
 def _native(msg: BaseMessage) -> BaseMessage:

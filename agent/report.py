@@ -269,7 +269,8 @@ def _differential_md(answer: Mapping[str, Any], dx: Mapping[str, Any]) -> list[s
         parts.append(_findings_md("Red flags and urgent actions", dx["red_flags"]))
     parts.append(differential_table_md(answer, dx))
     for rank, diagnosis in enumerate(dx.get("diagnoses") or [], start=1):
-        code = f" ({diagnosis['icd10']})" if diagnosis.get("icd10") else ""
+        codes = [str(diagnosis[k]) for k in ("icd10", "disease_id") if diagnosis.get(k)]
+        code = f" ({', '.join(codes)})" if codes else ""
         block = [
             f"### {rank}. {diagnosis.get('name', '')}{code} — "
             f"{percent(diagnosis.get('likelihood') or 0)}"

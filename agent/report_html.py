@@ -244,7 +244,9 @@ def _table(answer: Mapping[str, Any], dx: Mapping[str, Any]) -> str:
 
 
 def _diagnosis(rank: int, d: Mapping[str, Any]) -> str:
-    code = f" <code>{escape(str(d['icd10']))}</code>" if d.get("icd10") else ""
+    code = "".join(
+        f" <code>{escape(str(d[k]))}</code>" for k in ("icd10", "disease_id") if d.get(k)
+    )
     cols = []
     for key, title in (("supporting", "Supporting"), ("against", "Against")):
         items = d.get(key) or []

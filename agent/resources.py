@@ -77,7 +77,7 @@ def _open_guidelines(settings: Settings) -> Any:
 
 def _open_ehr(settings: Settings) -> Any:
     """The FHIR source, its free text redacted of identifiers (unless ehr_show_identifiers)."""
-    from knowledge.ehr.redact import redacting
+    from knowledge.ehr.redacting import redacting
 
     source = _open_fhir(settings)
     return source if settings.ehr_show_identifiers else redacting(source)

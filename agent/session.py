@@ -366,17 +366,19 @@ def _result(session_id: str, values: dict[str, Any]) -> TurnResult:
 
 
 def turn_usage(values: dict[str, Any]) -> dict[str, int]:
-    """The model's token counts over the last turn's replies (as the server reported them)."""
-    messages = values.get("messages") or []
-    start = values.get("turn_start") or 0
+    """The model's token counts over the last turn's calls, as the server reported them
+    (read from the turn's audit entries of its model calls; empty when none reported)."""
+    turn = values.get("turn")
     prompt = completion = 0
     seen = False
-    for msg in messages[start:]:
-        usage = getattr(msg, "usage_metadata", None) if isinstance(msg, AIMessage) else None
-        if usage:
+    for entry in values.get("audit") or []:
+        if entry.get("tool") != "model" or entry.get("turn") != turn:
+            continue
+        args = entry.get("args") or {}
+        if "input_tokens" in args or "output_tokens" in args:
             seen = True
-            prompt += int(usage.get("input_tokens") or 0)
-            completion += int(usage.get("output_tokens") or 0)
+            prompt += int(args.get("input_tokens") or 0)
+            completion += int(args.get("output_tokens") or 0)
     if not seen:
         return {}
     return {

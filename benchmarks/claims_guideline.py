@@ -47,13 +47,19 @@ def baseline(pairs: list[dict[str, Any]], passages: dict[str, Any], scorer: Any)
     return [score < 0.3 for score in scorer(batch)]
 
 
+def passage(entry: dict[str, Any]) -> str:
+    """The passage as the checker reads it: title and section, then the chunk text."""
+    head = " — ".join(p for p in (entry.get("title"), entry.get("section")) if p)
+    return f"{head}\n{entry['text']}" if head else str(entry["text"])
+
+
 def flags(
     pairs: list[dict[str, Any]], passages: dict[str, Any], config: GuidelineCheck
 ) -> list[bool]:
     out = []
     for pair in pairs:
-        passage = passages[pair["passage"]]["text"]
-        verdict = check_guideline_claim(pair["claim"], [("G1", passage)], config)
+        text = passage(passages[pair["passage"]])
+        verdict = check_guideline_claim(pair["claim"], [("G1", text)], config)
         out.append(verdict.status == "mismatch")
     return out
 
@@ -91,7 +97,7 @@ def main() -> None:
     for threshold in (0.35, 0.4, 0.5, 0.55):
         config = GuidelineCheck(scorer=scorer, threshold=threshold)
         result[f"all_steps_threshold_{threshold}"] = score(pairs, flags(pairs, passages, config))
-    labels = {(p["claim"], passages[p["passage"]]["text"]): p["label"] for p in pairs}
+    labels = {(p["claim"], passage(passages[p["passage"]])): p["label"] for p in pairs}
     judged = GuidelineCheck(scorer=scorer, judge=lambda c, t: labels[(c, t)])
     result["judge_upper_bound"] = score(pairs, flags(pairs, passages, judged))
     result["judge_calls_per_claim"] = round(judged.judge_calls / len(pairs), 3)

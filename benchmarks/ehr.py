@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.ehr import EmbeddedFhirStore
 from knowledge.ehr.parse import validate
-from knowledge.ehr.redact import redacting
+from knowledge.ehr.redacting import redacting
 from knowledge.patients import BUNDLE_DIR
 from tools.ehr import get_labs, patient_summary
 from tools.runtime import EvidenceLedger, ToolContext

@@ -1,11 +1,11 @@
 """Memory held for images across sessions, and what deleting the sessions gives back.
 
 N sessions (default 40), each asked one question with its own distinct 1600x1200 colour
-picture, through the Python API with a scripted model (so every picture is decoded and
-encoded for the model exactly as in a real turn). Then every session is deleted.
-Reported: Python-traced memory (tracemalloc, numpy arrays included) after the turns and
-after the deletions, the image files left on disk, and the seconds taken. Prints one
-JSON line.
+picture, through the Python API with langchain-core's fake list model (it keeps no
+prompt), so every picture is decoded and encoded for the model as in a real turn.
+Then every session is deleted. Reported: Python-traced memory (tracemalloc, numpy
+arrays included) after the turns and after the deletions, the image files left on
+disk, and the seconds taken. Prints one JSON line.
 
     .venv/bin/python benchmarks/image_sessions_memory.py [--sessions 40] [--root CHECKOUT]
 """
@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image
 from agent.session import Lingshu
 from agent.settings import Settings
-from tests.fakes import ScriptedChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 count = int(sys.argv[2])
 tmp = Path(tempfile.mkdtemp(prefix="lingshu-mem-"))
@@ -40,7 +40,8 @@ for i in range(count):
     Image.fromarray(rng.integers(0, 255, (1200, 1600, 3), dtype=np.uint8)).save(path)
     pictures.append(path)
 settings = Settings(data_dir=tmp / "data")
-agent = Lingshu(settings, model=ScriptedChatModel(script=["Seen [I1]."] * count), tools=[])
+model = FakeListChatModel(responses=["Seen [I1]."])  # keeps no prompt
+agent = Lingshu(settings, model=model, tools=[])
 gc.collect()
 tracemalloc.start()
 base = tracemalloc.get_traced_memory()[0]

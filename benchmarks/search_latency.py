@@ -3,11 +3,15 @@
 Stored chunks are synthetic so the benchmark runs in minutes: texts are drawn
 from the starter corpus vocabulary (so BM25 has real work to do) and vectors are
 random unit vectors of the model's dimension. Every query is embedded for real.
-For each size it reports p50/p95 of the full tool call (embed the query, Chroma
-HNSW + BM25, fusion, fetch, citation, rendering), of the store's dense-only and
-BM25-only searches, and of an exact numpy dot-product top-k over the same vectors
-(the query already embedded), plus the query embedding alone. Each is measured
-in steady state, after one warm-up pass over the queries.
+For each size it reports p50/p95 of the full tool call (query expansion, embed
+the query, Chroma HNSW + BM25, fusion, fetch, citation, rendering), of the
+store's dense-only search (embedding included) and BM25-only search, of an exact
+numpy dot-product top-k over the same vectors with the query embedding counted
+(``numpy_exact_with_embed``, the fair comparison with ``store_dense``) and without
+it (``numpy_exact_dot``), plus the query embedding alone; and beside the timings
+the recall@5 of Chroma's approximate (HNSW) dense search against that exact top 5
+for the same query vectors. Each is measured in steady state, after one warm-up
+pass over the queries.
 
     .venv/bin/python benchmarks/search_latency.py [--sizes 10000 100000] [--queries 60]
 
@@ -124,20 +128,38 @@ def _measure(size: int, queries: list[str], folder: Path, rng: random.Random) ->
 
     embedded = {q: store.embedder.encode_query(q) for q in queries}
 
-    def exact(query: str) -> object:
-        scores = vectors @ embedded[query]
+    def top5(query_vector: np.ndarray) -> np.ndarray:
+        scores = vectors @ query_vector
         top = np.argpartition(-scores, 5)[:5]
         return top[np.argsort(-scores[top])]
+
+    def exact(query: str) -> object:
+        return top5(embedded[query])
+
+    def exact_embedding_too(query: str) -> object:
+        return top5(store.embedder.encode_query(query))
+
+    # HNSW recall@5 against the exact top 5 for the same query vector (no expansion,
+    # so both sides search with exactly the embedded query text).
+    overlap = 0
+    for query in queries:
+        found = {h.chunk.id for h in store.search(query, k=5, mode="dense", expand=False)}
+        overlap += len(found & {chunks[i].id for i in top5(embedded[query])})
+    recall = round(overlap / (5 * len(queries)), 4)
 
     return {
         "chunks": store.count(),
         "build_s": round(build_s, 1),
         "tool_hybrid": _percentiles(_time(tool, queries)),
-        "store_dense": _percentiles(_time(lambda q: store.search(q, k=5, mode="dense"), queries)),
+        "store_dense": _percentiles(
+            _time(lambda q: store.search(q, k=5, mode="dense", expand=False), queries)
+        ),
+        "store_dense_recall@5_vs_exact": recall,
         "store_lexical": _percentiles(
             _time(lambda q: store.search(q, k=5, mode="lexical"), queries)
         ),
         "numpy_exact_dot": _percentiles(_time(exact, queries)),
+        "numpy_exact_with_embed": _percentiles(_time(exact_embedding_too, queries)),
         "embed_query": _percentiles(_time(store.embedder.encode_query, queries)),
     }
 

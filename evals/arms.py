@@ -17,6 +17,7 @@ from typing import Any
 from openai import AsyncOpenAI
 
 from agent.settings import Settings
+from evals.consult import PatientModel, agent_consult, bare_consult
 from evals.items import Item
 from evals.prompts import AGENT_FORMAT
 
@@ -48,10 +49,15 @@ def bare_text(item: Item) -> str:
 
 
 def user_message(item: Item) -> dict[str, Any]:
-    """Images first, then the prompt, as MedEvalKit's Qwen2.5-VL runner builds the turn."""
+    """Images first, then the prompt, as MedEvalKit's Qwen2.5-VL runner builds the turn
+    (with ``<image_N>: `` before each image where it sends an image list)."""
     if not item.images:
         return {"role": "user", "content": bare_text(item)}
-    parts = [image_part(p) for p in item.images]
+    parts: list[dict[str, Any]] = []
+    for n, path in enumerate(item.images, 1):
+        if item.meta.get("image_labels"):  # MedEvalKit's multi-image turns: "<image_1>: " first
+            parts.append({"type": "text", "text": f"<image_{n}>: "})
+        parts.append(image_part(path))
     return {"role": "user", "content": [*parts, {"type": "text", "text": bare_text(item)}]}
 
 
@@ -72,12 +78,28 @@ class BareArm:
 
     name = "bare"
 
-    def __init__(self, settings: Settings, base_urls: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, base_urls: list[str], patient: PatientModel | None = None
+    ) -> None:
         self.settings = settings
         self.clients = _clients(settings, base_urls)
+        self.patient = patient
 
     async def answer(self, item: Item, slot: int) -> Reply:
         client = self.clients[slot % len(self.clients)]
+        if item.kind == "consult":
+            if self.patient is None:
+                raise ValueError("a consultation needs a patient model")
+            done = await bare_consult(
+                client, self.settings.model, self.patient, item, self.settings.max_new_tokens
+            )
+            return Reply(
+                text=done["text"],
+                latency_s=done["latency_s"],
+                prompt_tokens=done["tokens"][0],
+                completion_tokens=done["tokens"][1],
+                extra={"transcript": done["transcript"]},
+            )
         start = time.perf_counter()
         response = await client.chat.completions.create(
             model=self.settings.model,
@@ -99,15 +121,52 @@ class BareArm:
             await client.close()
 
 
+class LocalBareArm:
+    """The bare arm in-process (``--backend transformers``): the same user turn through the
+    project's chat model, one generation at a time."""
+
+    name = "bare"
+
+    def __init__(self, settings: Settings) -> None:
+        from agent.models.factory import load_chat_model
+
+        self.model = load_chat_model(settings)
+        self.gate = asyncio.Lock()
+
+    async def answer(self, item: Item, slot: int) -> Reply:
+        from langchain_core.messages import HumanMessage
+
+        if item.kind == "consult":
+            raise ValueError("consultations need an OpenAI-compatible server (--base-url)")
+        message = HumanMessage(content=user_message(item)["content"])
+        async with self.gate:
+            start = time.perf_counter()
+            result = await asyncio.to_thread(self.model.invoke, [message])
+            latency = time.perf_counter() - start
+        usage = getattr(result, "usage_metadata", None) or {}
+        return Reply(
+            text=str(result.text),
+            latency_s=latency,
+            prompt_tokens=int(usage.get("input_tokens", 0)),
+            completion_tokens=int(usage.get("output_tokens", 0)),
+        )
+
+    async def close(self) -> None:
+        return None
+
+
 class AgentArm:
     """The full graph (tools, retrieval, verification), one new session per item; the
     item's images are the clinician's images; report items run in the report mode."""
 
     name = "agent"
 
-    def __init__(self, settings: Settings, base_urls: list[str]) -> None:
+    def __init__(
+        self, settings: Settings, base_urls: list[str], patient: PatientModel | None = None
+    ) -> None:
         self.settings = settings
         self.base_urls = base_urls
+        self.patient = patient
         self._agents: dict[tuple[str, str | None], Any] = {}
 
     def _agent(self, slot: int, ehr_db: str | None) -> Any:
@@ -125,6 +184,13 @@ class AgentArm:
 
     async def answer(self, item: Item, slot: int) -> Reply:
         agent = self._agent(slot, item.meta.get("ehr_db"))
+        if item.kind == "consult":
+            if self.patient is None:
+                raise ValueError("a consultation needs a patient model")
+            done = await agent_consult(agent, self.patient, item)
+            reply = await self._reply(agent, done["result"], done["latency_s"])
+            reply.extra["transcript"] = done["transcript"]
+            return reply
         text = f"{item.prompt}\n\n{AGENT_FORMAT[item.kind]}"
         mode = "report" if item.kind == "report" else None
         kwargs: dict[str, Any] = {"images": item.images, "mode": mode}
@@ -135,7 +201,10 @@ class AgentArm:
             result = await agent.aask(text, **kwargs)
         else:
             result = await asyncio.to_thread(agent.ask, text, **kwargs)
-        latency = time.perf_counter() - start
+        return await self._reply(agent, result, time.perf_counter() - start)
+
+    async def _reply(self, agent: Any, result: Any, latency: float) -> Reply:
+        """The reply, with the session's tool calls and token counts (all its turns)."""
         messages = (await asyncio.to_thread(agent.state, result.session_id)).get("messages", [])
         calls = [c["name"] for m in messages for c in (getattr(m, "tool_calls", None) or [])]
         usage = [getattr(m, "usage_metadata", None) or {} for m in messages]

@@ -36,6 +36,7 @@ def report_generation(bench: str) -> loaders.Loader:
                     prompts.REPORT_PROMPT,
                     reference,
                     images,
+                    meta={"image_labels": True},
                 )
             )
         return out
@@ -49,6 +50,12 @@ class Benchmark:
     folder: str
     load: Callable[[Path, Path], list[Item]]
     layout: str
+
+
+def _consult(folder: Path, cache: Path) -> list[Item]:
+    from evals.consult import load
+
+    return load(folder, cache)
 
 
 def _fhir(folder: Path, cache: Path) -> list[Item]:
@@ -83,13 +90,13 @@ BENCHMARKS: dict[str, Benchmark] = {
             "<Subject>/validation-*.parquet for the five Health and Medicine subjects",
         ),
         Benchmark(
-            "MedXpertQA-MM", "MedXpertQA", loaders._medxpertqa("MM"), "MM/test.jsonl + images/"
+            "MedXpertQA-MM", "MedXpertQA", loaders.medxpertqa("MM"), "MM/test.jsonl + images/"
         ),
-        Benchmark("MedXpertQA-Text", "MedXpertQA", loaders._medxpertqa("Text"), "Text/test.jsonl"),
+        Benchmark("MedXpertQA-Text", "MedXpertQA", loaders.medxpertqa("Text"), "Text/test.jsonl"),
         Benchmark(
             "MedQA_USMLE",
             "MedQA_USMLE",
-            loaders._lettered("MedQA_USMLE", "test", "answer_idx", ". "),
+            loaders.lettered("MedQA_USMLE", "test", "answer_idx", ". "),
             "*test*.jsonl or data/test-*.parquet (question, options, answer_idx)",
         ),
         Benchmark("MedMCQA", "MedMCQA", loaders.medmcqa, "data/validation-*.parquet or dev.json"),
@@ -97,19 +104,20 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark(
             "Medbullets_op4",
             "Medbullets_op4",
-            loaders._lettered("Medbullets_op4", "train", "answer_idx", "."),
+            loaders.lettered("Medbullets_op4", "train", "answer_idx", "."),
             "data/train-*.parquet (question, options, answer_idx)",
         ),
         Benchmark(
             "Medbullets_op5",
             "Medbullets_op5",
-            loaders._lettered("Medbullets_op5", "train", "answer_idx", "."),
+            loaders.lettered("Medbullets_op5", "train", "answer_idx", "."),
             "data/train-*.parquet (question, options, answer_idx)",
         ),
         Benchmark("MMLU-medical", "MMLU", loaders.mmlu_medical, "<subject>/test-*.parquet"),
         Benchmark("IU_XRAY", "IU_XRAY", report_generation("IU_XRAY"), "test.json + images/"),
         Benchmark("MIMIC_CXR", "MIMIC_CXR", report_generation("MIMIC_CXR"), "test.json + images/"),
         Benchmark("FHIR", "FHIR", _fhir, "Bulk NDJSON (*.ndjson) + tasks.jsonl"),
+        Benchmark("Consult", "Consult", _consult, "agentclinic_medqa.jsonl (AgentClinic cases)"),
         Benchmark(
             "DDXPlus",
             "DDXPlus",

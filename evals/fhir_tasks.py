@@ -41,8 +41,12 @@ def _expected(store: EmbeddedFhirStore, task: dict[str, Any]) -> str:
     patient, kind = task["patient_id"], task["kind"]
     if kind in ("latest_value", "trend"):
         found = store.search("Observation", patient, codes=[str(task["code"])])
-        values = [m.value for o in found for m in measurements(o) if m.code == task["code"]]
-        values = [v for v in values if v is not None]
+        values = [
+            m.value
+            for o in found
+            for m in measurements(o)
+            if m.code == task["code"] and m.value is not None
+        ]
         if kind == "latest_value":
             if not values:
                 raise DatasetError(f"FHIR task {task['id']}: no {task['code']} value")

@@ -34,7 +34,7 @@ def strip_citations(text: str) -> str:
     return _CITATION.sub("", text)
 
 
-def grade(item: Item, reply: str) -> dict[str, Any]:
+def grade(item: Item, reply: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """``parsed``, ``correct`` (None for reports), ``how``, ``metrics`` and ``score`` (0-1):
     the right/wrong as 1/0, or ROUGE-L for a report, or the DDXPlus differential F1."""
     reply = strip_citations(reply)
@@ -55,6 +55,10 @@ def grade(item: Item, reply: str) -> dict[str, Any]:
             "metrics": metrics,
             "score": metrics["rougel"],
         }
+    elif item.kind == "consult":
+        from evals.consult import grade_consult
+
+        return grade_consult(item, reply, (extra or {}).get("transcript", []))
     elif item.kind == "fhir":
         from evals.fhir_tasks import grade_fhir
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = ("mcq", "yesno", "closed", "open", "report", "ddx", "fhir")
+KINDS = ("mcq", "yesno", "closed", "open", "report", "ddx", "fhir", "consult")
 """mcq: an option letter; yesno / closed / open: MedEvalKit's VQA question types;
 report: a Findings / Impression report; ddx: a ranked differential (DDXPlus); fhir: a
 value from the patient's record (evals.fhir_tasks)."""

@@ -229,7 +229,7 @@ def mmmu_medical(folder: Path, cache: Path) -> list[Item]:
     return out
 
 
-def _medxpertqa(split: str) -> Loader:
+def medxpertqa(split: str) -> Loader:
     def load(folder: Path, cache: Path) -> list[Item]:
         """TsinghuaC3I/MedXpertQA: ``MM/test.jsonl`` or ``Text/test.jsonl``; ``images/``."""
         out = []
@@ -246,7 +246,10 @@ def _medxpertqa(split: str) -> Loader:
                     dict(row["options"]),
                     row["label"],
                     images=images,
-                    meta={k: row.get(k) for k in ("medical_task", "body_system")},
+                    meta={
+                        **{k: row.get(k) for k in ("medical_task", "body_system")},
+                        "image_labels": True,
+                    },
                 )
             )
         return out
@@ -254,7 +257,7 @@ def _medxpertqa(split: str) -> Loader:
     return load
 
 
-def _lettered(bench: str, split: str, answer_key: str, sep: str) -> Loader:
+def lettered(bench: str, split: str, answer_key: str, sep: str) -> Loader:
     def load(folder: Path, cache: Path) -> list[Item]:
         """Rows with ``question``, ``options`` ({"A": ...}) and the answer letter."""
         out = []

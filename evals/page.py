@@ -53,7 +53,8 @@ def _colour(arm: str) -> str:
 def score_chart(summary: dict[str, Any]) -> str:
     """Grouped bars: each benchmark's score per arm, 0-1, with the CI as a whisker."""
     benches = list(summary["benchmarks"].items())
-    height, top, bottom, left = 260, 20, 60, 50
+    tilt = len(benches) > 5  # long names side by side would overlap: slant them
+    height, top, bottom, left = (330, 20, 130, 50) if tilt else (260, 20, 60, 50)
     plot_h = height - top - bottom
     group = (W - left - 20) / max(1, len(benches))
     parts = [f'<svg width="{W}" height="{height}" role="img" aria-label="score by arm">']
@@ -64,7 +65,7 @@ def score_chart(summary: dict[str, Any]) -> str:
         )
         parts.append(_text(left - 6, y + 4, f"{tick:.2f}", "end"))
     for g, (name, entry) in enumerate(benches):
-        arms = list(entry["arms"].items())
+        arms = sorted(entry["arms"].items(), key=lambda kv: _arm_order(kv[0]))
         bar = min(60.0, group * 0.8 / max(1, len(arms)))
         x0 = left + g * group + (group - bar * len(arms)) / 2
         for a, (arm, stats) in enumerate(arms):
@@ -81,10 +82,13 @@ def score_chart(summary: dict[str, Any]) -> str:
                 cx = x + bar / 2
                 y1, y2 = top + plot_h * (1 - low), top + plot_h * (1 - high)
                 parts.append(_line(cx, cx, y1, y2))
-            parts.append(_text(x + bar / 2, y - 4, f"{value:.2f}"))
+            if bar >= 26:  # narrower bars: the table below has the figure
+                parts.append(_text(x + bar / 2, y - 4, f"{value:.2f}"))
+        cx, cy = left + g * group + group / 2, height - bottom + 18
+        turn = f' transform="rotate(-35 {cx:.1f} {cy})"' if tilt else ""
         parts.append(
-            f'<text x="{left + g * group + group / 2:.1f}" y="{height - bottom + 18}" '
-            f'text-anchor="middle" font-size="12">{_e(name)}</text>'
+            f'<text x="{cx:.1f}" y="{cy}" text-anchor="{"end" if tilt else "middle"}" '
+            f'font-size="12"{turn}>{_e(name)}</text>'
         )
     parts.append(_legend([(arm, _colour(arm)) for arm in _arms(summary)], height - 22))
     parts.append("</svg>")
@@ -190,8 +194,13 @@ def _legend(entries: Sequence[tuple[str, str]], y: float) -> str:
     return "".join(out)
 
 
+def _arm_order(arm: str) -> int:
+    return list(ARM_COLOURS).index(arm) if arm in ARM_COLOURS else len(ARM_COLOURS)
+
+
 def _arms(summary: dict[str, Any]) -> list[str]:
-    return list(dict.fromkeys(a for e in summary["benchmarks"].values() for a in e["arms"]))
+    arms = dict.fromkeys(a for e in summary["benchmarks"].values() for a in e["arms"])
+    return sorted(arms, key=_arm_order)
 
 
 def _value(record: dict[str, Any], what: str) -> float:

@@ -106,6 +106,7 @@ AGENT_FORMAT = {
     "open": "End your reply with one line 'Answer: ' and a concise answer.",
     "report": "Write the report as 'Findings: ... Impression: ...'.",
     "ddx": "Name each condition exactly as it is written in the list.",
+    "consult": "",
     "fhir": "End your reply with one line 'Answer: ' and the value, as the record gives it.",
 }
 """What the agent arm adds to the benchmark's prompt, so that its reply parses in the

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from agent.settings import Settings
-from evals.arms import AgentArm, BareArm, Judge
+from evals.arms import AgentArm, BareArm, Judge, LocalBareArm
 from evals.benchmarks import find, load_items
+from evals.consult import PatientModel
 from evals.items import Item
 from evals.page import write_page
 from evals.runner import Arm, Progress, run_arm
@@ -39,6 +40,8 @@ class EvalConfig:
     base_urls: list[str] = field(default_factory=list)
     judge_url: str | None = None
     judge_model: str | None = None
+    patient_url: str | None = None
+    patient_model: str | None = None
     meteor: bool = True
 
     def __post_init__(self) -> None:
@@ -62,8 +65,14 @@ def load_all(config: EvalConfig) -> dict[str, list[Item]]:
     return {b: load_items(b, config.data, cache, config.limit) for b in config.benchmarks}
 
 
-def make_arm(name: str, settings: Settings, base_urls: list[str]) -> Arm:
-    return BareArm(settings, base_urls) if name == "bare" else AgentArm(settings, base_urls)
+def make_arm(
+    name: str, settings: Settings, base_urls: list[str], patient: PatientModel | None
+) -> Arm:
+    if name == "bare" and settings.backend == "transformers":
+        return LocalBareArm(settings)
+    if name == "bare":
+        return BareArm(settings, base_urls, patient)
+    return AgentArm(settings, base_urls, patient)
 
 
 class _Task:
@@ -97,9 +106,14 @@ async def evaluate(
         else None
     )
     records: dict[str, dict[str, list[dict[str, Any]]]] = {b: {} for b in items}
+    patient = None
+    if any(i.kind == "consult" for batch in items.values() for i in batch):
+        patient = PatientModel(
+            config.patient_url or base_urls[0], config.patient_model or settings.model
+        )
     try:
         for arm_name in config.arms:
-            arm = make_arm(arm_name, settings, base_urls)
+            arm = make_arm(arm_name, settings, base_urls, patient)
             try:
                 for bench, bench_items in items.items():
                     bar: Progress | None = None
@@ -112,7 +126,7 @@ async def evaluate(
                         bench_items,
                         arm,
                         config.out,
-                        concurrency=config.concurrency,
+                        concurrency=1 if settings.backend == "transformers" else config.concurrency,
                         judge=judge,
                         progress=bar,
                     )
@@ -121,6 +135,8 @@ async def evaluate(
     finally:
         if judge is not None:
             await judge.close()
+        if patient is not None:
+            await patient.close()
     summary = summarize(records, meteor=config.meteor)
     summary["model"] = settings.model
     _write_json(config.out / "summary.json", summary)

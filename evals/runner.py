@@ -2,8 +2,9 @@
 
 Records go to ``OUT/<benchmark>/<arm>.jsonl`` as each item finishes (one ``write`` of a
 whole line, flushed), so an interrupted run loses at most the items in flight. A re-run
-reads that file and skips every item already scored; items whose arm failed (``error``)
-are tried again, and a torn last line is ignored.
+reads that file and skips every item already scored from the same prompt and answer;
+items whose arm failed (``error``) or whose data changed are tried again, and a torn last
+line is ignored.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def read_records(path: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _same_item(record: dict[str, Any], item: Item) -> bool:
+    """A record counts for an item only if it was made from the same prompt and answer: a
+    changed dataset (or prompt) is scored again, never mixed with old replies."""
+    return record.get("prompt") == item.prompt and record.get("answer") == item.answer
+
+
 def _ends_with_newline(path: Path) -> bool:
     with path.open("rb") as handle:
         handle.seek(-1, 2)
@@ -95,7 +102,7 @@ async def run_one(item: Item, arm: Arm, slot: int, judge: Judge | None) -> dict[
         extra=reply.extra,
         error=None,
     )
-    record.update(grade(item, reply.text))
+    record.update(grade(item, reply.text, reply.extra))
     if judge is not None and item.kind == "open":
         try:
             record["judge"] = await _judge(judge, item, record["parsed"])
@@ -121,7 +128,12 @@ async def run_arm(
     ``items`` (earlier runs' and this run's), in item order."""
     path = records_path(out, items[0].benchmark, arm.name)
     path.parent.mkdir(parents=True, exist_ok=True)
-    done = {i: r for i, r in read_records(path).items() if not r.get("error")}
+    current = {item.id: item for item in items}
+    done = {
+        i: r
+        for i, r in read_records(path).items()
+        if not r.get("error") and i in current and _same_item(r, current[i])
+    }
     if progress is not None:
         progress.advance(sum(1 for item in items if item.id in done))
     todo = [item for item in items if item.id not in done]

@@ -59,7 +59,7 @@ _PROTOCOL = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def untrusted(text: object, *, limit: int | None = None) -> str:
+def untrusted(text: object, limit: int | None = None) -> str:
     """``text`` made safe to place inside a prompt's data tags, cut to ``limit`` chars."""
     value = "" if text is None else str(text)
     value = _CONTROL.sub("", value)

@@ -4,8 +4,10 @@
 # On a machine with an NVIDIA GPU, vLLM (pip install 'lingshu-agent[serve]') and the
 # Lingshu weights on local disk, it starts `vllm serve` with the command that
 # `lingshu vllm-command` prints, measures time to first token and tokens/s on one
-# streamed image question, checks that native (hermes) tool calls come back, runs
-# `lingshu demo` against the server and prints the turn's wall time.
+# streamed image question, checks that native (hermes) tool calls come back, then runs
+# the agent on the chest-pain case in both tool-calling modes (prompted, native): the
+# first-run set-up (corpus embedding) is timed apart from the turns, and the first turn
+# of a process apart from warm turns. Prints one JSON line per stage.
 #
 #   scripts/gpu_smoke.sh /models/Lingshu-7B            # 7B on 1 GPU
 #   scripts/gpu_smoke.sh /models/Lingshu-32B 32b 2     # 32B, tensor parallel over 2 GPUs
@@ -87,7 +89,61 @@ print(json.dumps({
 }))
 PY
 
-turn_start=$(date +%s.%N)
-lingshu demo
-turn_end=$(date +%s.%N)
-"$PYTHON" -c "print('lingshu demo turn wall time: %.1f s' % ($turn_end - $turn_start))"
+# The agent end to end, in both tool-calling modes. The first-run set-up (the starter
+# corpus embedded, the synthetic patients loaded) is timed on its own, then per mode the
+# first turn of a process (which loads the embedding model) apart from warm turns.
+"$PYTHON" - <<'PY'
+import json, os, statistics, tempfile, time
+from pathlib import Path
+
+from agent.cli.demo import CASES, prepare_demo_stores
+from agent.session import Lingshu
+from agent.settings import Settings
+
+data = Path(os.environ.get("LINGSHU_DATA_DIR") or tempfile.mkdtemp(prefix="lingshu-smoke-"))
+case = CASES["chest-pain"]
+started = time.perf_counter()
+prepare_demo_stores(Settings(data_dir=data), quiet=True)
+print(json.dumps({"stage": "first-run set-up (stores)", "s": round(time.perf_counter() - started, 1)}))
+follow_ups = ["What single test would change management most, and why?",
+              "Summarise the plan in two lines."]
+for mode in ("prompted", "native"):
+    agent = Lingshu(Settings(data_dir=data, tool_calling=mode))
+    timings, answers = [], []
+    session = None
+    for question in [case.question, *follow_ups, case.question]:
+        t0 = time.perf_counter()
+        result = agent.ask(question, session_id=session if question != case.question else None,
+                           patient_id=case.patient if question == case.question else None)
+        timings.append(time.perf_counter() - t0)
+        session = result.session_id
+        answers.append(result.answer)
+    tools = [a for a in agent.state(session)["audit"] if a.get("tool") not in ("red_flag_screen", "model")]
+    warm = timings[1:]
+    print(json.dumps({
+        "stage": f"agent turns, tool calling {mode}",
+        "first_turn_s": round(timings[0], 2),
+        "warm_turns_s": [round(t, 2) for t in warm],
+        "warm_turn_median_s": round(statistics.median(warm), 2),
+        "produced_by": [a.get("produced_by") for a in answers],
+        "model_errors": [a.get("model_error") for a in answers if a.get("model_error")],
+        "tool_calls_last_session": [a.get("tool") for a in tools],
+        "warnings": sorted({w for a in answers for w in a.get("warnings", [])})[:8],
+    }))
+PY
+
+# A small `lingshu eval` when benchmark data is present (EVALUATION.md, README "Evaluation"):
+# LINGSHU_EVAL_DATA (default ~/medeval) holds one folder per benchmark; 20 items of each
+# one found, both arms, against the server started above.
+EVAL_DATA=${LINGSHU_EVAL_DATA:-$HOME/medeval}
+found=()
+for bench in VQA_RAD SLAKE PATH_VQA PMC_VQA MedQA_USMLE IU_XRAY DDXPlus; do
+  [[ -d "$EVAL_DATA/$bench" ]] && found+=("$bench")
+done
+if (( ${#found[@]} )); then
+  EVAL_OUT=$(mktemp -d -t lingshu-eval.XXXXXX)
+  lingshu eval "${found[@]}" --data "$EVAL_DATA" --out "$EVAL_OUT" --limit 20 --concurrency 32 --no-meteor
+  echo "lingshu eval: $EVAL_OUT/summary.json and $EVAL_OUT/index.html"
+else
+  echo "no benchmark folders under $EVAL_DATA (set LINGSHU_EVAL_DATA); lingshu eval skipped"
+fi

@@ -121,7 +121,7 @@ def test_server_down_gives_evidence_brief_and_one_line_hint() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     code, out, stderr = consult("--base-url", f"http://127.0.0.1:{port}/v1", "Chest pain?")
-    assert code == 0
+    assert code == 3  # the documented exit code of an evidence brief
     assert out["produced_by"] == "evidence_brief"
     assert "produced without a reasoning model" in out["text"]
     assert "lingshu vllm-command" in " ".join(stderr.split())
@@ -132,7 +132,7 @@ def test_server_error_is_explained_and_session_continues() -> None:
     replies = [oom, oom, {"content": "Back online."}]  # the client retries once by default
     with serving(replies) as server:
         code, first, _ = consult("--base-url", server.base_url, "First question")
-        assert code == 0 and first["produced_by"] == "evidence_brief"
+        assert code == 3 and first["produced_by"] == "evidence_brief"
         assert "CUDA out of memory" in first["text"]
         code, second, _ = consult(
             "--base-url", server.base_url, "--session", first["session_id"], "Second question"

@@ -30,7 +30,7 @@ from knowledge.ehr.records import (
     medication_name,
     trend,
 )
-from knowledge.ehr.redact import redacting
+from knowledge.ehr.redacting import redacting
 from knowledge.ehr.source import FhirUnavailable
 from knowledge.untrusted import untrusted
 from tools.runtime import ToolArtifact, ToolContext, ToolError

@@ -129,7 +129,7 @@ def phenotype_differential(
     genetic disease. Findings are mapped to Human Phenotype Ontology terms; the patient's
     problems, abnormal results and notes are added when use_record is true. Cite a
     candidate's id for it, and give its OMIM or ORPHA id as the diagnosis's disease_id
-    (with an ICD-10-CM code too when one exists).
+    (with an ICD-10-CM code too when icd10_lookup finds one).
 
     Args:
         findings: The clinical findings in words, e.g. "tall, long thin fingers, dislocated
@@ -178,6 +178,7 @@ def phenotype_differential(
         "candidates": [c.to_dict() for c in candidates],
         "release": release(),
         "patient_id": ctx.patient_id,
+        "resources": sorted(sources),
     }
     return text[: ctx.max_output_chars], ToolArtifact(
         evidence=list(dict.fromkeys(evidence)), data=data

@@ -137,7 +137,9 @@ def _value_lines(ctx: ToolContext, outcome: Outcome) -> tuple[list[str], list[st
     return lines, evidence
 
 
-def _render(ctx: ToolContext, outcome: Outcome, as_of: str) -> tuple[str, ToolArtifact]:
+def _render(
+    ctx: ToolContext, outcome: Outcome, as_of: str, as_of_note: str = ""
+) -> tuple[str, ToolArtifact]:
     filled = outcome.filled
     calc = filled.calculator
     values, evidence = _value_lines(ctx, outcome)
@@ -160,7 +162,8 @@ def _render(ctx: ToolContext, outcome: Outcome, as_of: str) -> tuple[str, ToolAr
             "Ask the clinician for the missing values and call calculate again with "
             'reported={"name": value}; never assume them.'
         )
-    lines = [*head, f"Values (as of {as_of}):", *values]
+    when = f"{as_of}, {as_of_note}" if as_of_note else as_of
+    lines = [*head, f"Values (as of {when}):", *values]
     lines += [f"Not used: {untrusted(s)}" for s in filled.stale]
     lines += [f"Note: {untrusted(n)}" for n in filled.notes]
     if filled.optional_absent:
@@ -187,6 +190,13 @@ def _render(ctx: ToolContext, outcome: Outcome, as_of: str) -> tuple[str, ToolAr
         "missing": dict(filled.missing),
         "stale": list(filled.stale),
         "patient_id": ctx.patient_id,
+        "resources": list(
+            dict.fromkeys(
+                f"{v.resource['resourceType']}/{v.resource['id']}"
+                for v in filled.values.values()
+                if v.resource is not None
+            )
+        ),
     }
     cited = [*([score_id] if score_id else []), *dict.fromkeys(evidence)]
     return text[: ctx.max_output_chars], ToolArtifact(evidence=cited, data=data)
@@ -230,7 +240,22 @@ def calculate(
     except ScoreInputError as exc:
         raise ToolError(f"{exc}. Parameters: {_parameters(calc)}") from None
     as_of = (record.as_of if record else datetime.now().astimezone()).isoformat(timespec="minutes")
-    return _render(ctx, outcome, as_of)
+    return _render(ctx, outcome, as_of, _as_of_note(ctx, record))
+
+
+def _as_of_note(ctx: ToolContext, record: Record | None) -> str:
+    """What 'as of' means here: given, the record's newest entry (and how old it is), or now."""
+    if record is None:
+        return "now"
+    if ctx.extras.get("as_of"):
+        return "as given"
+    days = (datetime.now(record.as_of.tzinfo) - record.as_of).total_seconds() / 86400
+    if days <= 1:
+        return "the newest entry in the record"
+    return (
+        f"the newest entry in the record, {days:.0f} days ago: the score describes the patient "
+        "then, not now"
+    )
 
 
 calculate.metadata = requires()

@@ -68,12 +68,14 @@ CASES: dict[str, DemoCase] = {
 def prepare_demo_stores(settings: Settings, *, quiet: bool = False) -> None:
     """Put the starter corpus and the synthetic patients where the settings point.
 
-    The first run embeds the starter corpus (progress bars on stderr); later runs
-    only compare file hashes.
+    The first run stores the starter corpus with the vectors shipped in the package
+    (seconds; progress bars on stderr); later runs only compare file hashes. The
+    embedding model then loads in the background while the agent starts, so the
+    first guideline search does not wait for it.
     """
     from agent.cli.ingest import RichProgress, progress_bars
     from knowledge.ehr import ensure_demo_patients
-    from knowledge.guidelines import ensure_starter_store
+    from knowledge.guidelines import ensure_starter_store, get_embedder
 
     if not settings.chroma_url:
         if quiet:
@@ -83,6 +85,7 @@ def prepare_demo_stores(settings: Settings, *, quiet: bool = False) -> None:
                 ensure_starter_store(
                     settings.guideline_path, settings.embedding_model, progress=RichProgress(bars)
                 )
+    get_embedder(settings.embedding_model).warm()
     if not settings.fhir_base_url:
         ensure_demo_patients(settings.ehr_path)
 

@@ -21,7 +21,8 @@ def eval_command(
         typer.Argument(
             help="Benchmarks by MedEvalKit's names: VQA_RAD SLAKE PATH_VQA PMC_VQA "
             "OmniMedVQA MMMU-Medical-val MedXpertQA-MM MedXpertQA-Text MedQA_USMLE MedMCQA "
-            "PubMedQA Medbullets_op4 Medbullets_op5 MMLU-medical IU_XRAY MIMIC_CXR DDXPlus."
+            "PubMedQA Medbullets_op4 Medbullets_op5 MMLU-medical IU_XRAY MIMIC_CXR DDXPlus FHIR "
+            "Consult."
         ),
     ],
     data: Annotated[
@@ -49,7 +50,13 @@ def eval_command(
             help="OpenAI-compatible endpoint; repeat for replicas (items are spread over them).",
         ),
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="Model name on the server.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Model name on the server, or a local path.")
+    ] = None,
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", help="openai (a server; default) or transformers (in-process)."),
+    ] = None,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -65,6 +72,15 @@ def eval_command(
     judge_model: Annotated[
         str | None, typer.Option("--judge-model", help="LLM judge model name.")
     ] = None,
+    patient_url: Annotated[
+        str | None,
+        typer.Option(
+            "--patient-url", help="Patient model endpoint for Consult (default: --base-url)."
+        ),
+    ] = None,
+    patient_model: Annotated[
+        str | None, typer.Option("--patient-model", help="Patient model name (default: --model).")
+    ] = None,
     meteor: Annotated[
         bool, typer.Option("--meteor/--no-meteor", help="METEOR for reports (starts Java).")
     ] = True,
@@ -78,6 +94,7 @@ def eval_command(
 
     settings = build_settings(
         model=model,
+        backend=backend,
         base_url=base_url[0] if base_url else None,
         data_dir=data_dir,
         tool_calling=tool_calling,
@@ -93,6 +110,8 @@ def eval_command(
             base_urls=list(base_url or []),
             judge_url=judge_url,
             judge_model=judge_model,
+            patient_url=patient_url,
+            patient_model=patient_model,
             meteor=meteor,
         )
     except (ValueError, DatasetError) as exc:

@@ -68,7 +68,9 @@ __all__ = [
     "reply_cap",
 ]
 
-_waiters = ThreadPoolExecutor(max_workers=32, thread_name_prefix="lingshu-model-call")
+_waiters = ThreadPoolExecutor(max_workers=256, thread_name_prefix="lingshu-model-call")
+"""Threads that carry synchronous model calls under a deadline (made as needed; a
+service runs up to ``server_threads`` turns at once per worker)."""
 
 
 def reply_cap(max_new_tokens: int) -> int:

@@ -197,7 +197,9 @@ class LingshuChatOpenAI(ChatOpenAI):
         except ValueError as exc:
             raise ModelReplyInvalid(f"the model server's stream is not JSON ({exc})") from exc
         finally:
-            await stream.aclose()  # stops reading the server's stream
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()  # stops reading the server's stream
         if not cap.full:
             cap.finish()
 

@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, agent: Lingshu | None = None
     )
     app.include_router(routes_sessions.router)
     app.include_router(routes_openai.router)
+    _document_errors(app)
     _add_health(app)
     _add_errors(app)
     # Outermost last: the size limit, then the access log, then the JSON depth/text checks.
@@ -149,6 +150,48 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     """FastAPI's ``detail`` and OpenAI's ``error`` object, so either kind of client reads it."""
     kind = "invalid_request_error" if status < 500 else "server_error"
     return {"detail": message, "error": {"message": message, "type": kind, "code": status}}
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["detail", "error"],
+    "properties": {
+        "detail": {"type": "string"},
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "code": {"type": "integer"},
+            },
+        },
+    },
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Publish the error body the service really sends (``error_body``) where FastAPI's
+    schema would describe its own validation-error list."""
+
+    def schema() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            components = doc.setdefault("components", {}).setdefault("schemas", {})
+            components["HTTPValidationError"] = ERROR_SCHEMA
+            components.pop("ValidationError", None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = schema  # type: ignore[method-assign]
 
 
 def _add_errors(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from knowledge.ehr.demo import DEMO_PATIENT_IDS, ensure_demo_patients
 from knowledge.ehr.embedded import EmbeddedFhirStore, ImportReport, importable_files
 from knowledge.ehr.parse import MalformedResource
+from knowledge.ehr.redacting import RedactingSource, redacting
 from knowledge.ehr.remote import RemoteFhirClient
 from knowledge.ehr.source import FhirSource, FhirUnavailable
 
@@ -24,7 +25,9 @@ __all__ = [
     "FhirUnavailable",
     "ImportReport",
     "MalformedResource",
+    "RedactingSource",
     "RemoteFhirClient",
     "ensure_demo_patients",
     "importable_files",
+    "redacting",
 ]

@@ -22,6 +22,7 @@ DEMO_PATIENT_IDS: tuple[str, ...] = (
     "diabetic-retinopathy",
     "pigmented-lesion",
     "checkup",
+    "burning-pain",
 )
 """Ids of the synthetic patients; ``chest-pain`` is the ``lingshu demo`` case."""
 _META_KEY = "demo_bundles_sha256"

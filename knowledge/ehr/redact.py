@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from knowledge.ehr.source import FhirSource, FhirUnavailable
-
 NAME, IDENTIFIER, BIRTH_DATE, ADDRESS, PHONE, EMAIL, SSN = (
     "name",
     "identifier",
@@ -323,15 +321,35 @@ def _merged(spans: Sequence[Span]) -> list[Span]:
 
 
 def _walk(node: Any, redactor: Redactor, key: str) -> Any:
-    if isinstance(node, dict):
-        if "data" in node and str(node.get("contentType") or "text/plain").startswith("text/"):
-            node = {**node, "data": _redacted_base64(node["data"], redactor)}
-        return {k: (v if k == "data" else _walk(v, redactor, k)) for k, v in node.items()}
-    if isinstance(node, list):
+    """A copy of a JSON value with its free-text strings redacted (hot: kept flat and fast)."""
+    kind = type(node)
+    if kind is str:
+        return _string(node, redactor) if key not in _STRUCTURAL else node
+    if kind is list:
         return [_walk(item, redactor, key) for item in node]
-    if isinstance(node, str) and key not in _STRUCTURAL and not _DATE_VALUE.match(node):
-        return redactor.text(node)
-    return node
+    if kind is not dict:
+        return node
+    out = {}
+    for k, v in node.items():
+        vkind = type(v)
+        if vkind is str:
+            out[k] = v if k in _STRUCTURAL or k == "data" else _string(v, redactor)
+        elif vkind is dict or vkind is list:
+            out[k] = _walk(v, redactor, k)
+        else:
+            out[k] = v
+    if "data" in out and str(out.get("contentType") or "text/plain").startswith("text/"):
+        out["data"] = _redacted_base64(out["data"], redactor)
+    return out
+
+
+def _string(value: str, redactor: Redactor) -> str:
+    found = redactor._memo.get(value)
+    if found is not None:
+        return found
+    if value[:1].isdigit() and _DATE_VALUE.match(value):
+        return value
+    return redactor.text(value)
 
 
 def _redacted_base64(data: Any, redactor: Redactor) -> Any:
@@ -340,105 +358,3 @@ def _redacted_base64(data: Any, redactor: Redactor) -> Any:
     except (binascii.Error, ValueError):
         return data
     return base64.b64encode(redactor.text(text).encode("utf-8")).decode("ascii")
-
-
-_PEOPLE_TYPES = (
-    "RelatedPerson",
-    "DocumentReference",
-    "Encounter",
-    "CareTeam",
-    "MedicationRequest",
-    "Condition",
-    "DiagnosticReport",
-    "AllergyIntolerance",
-    "Procedure",
-)
-"""Types read to learn the names of the people around a patient."""
-
-
-class RedactingSource:
-    """A :class:`~knowledge.ehr.FhirSource` whose searches return redacted resources.
-
-    The Patient resource itself is returned as stored (the tools show age and sex only);
-    every other resource has its free text redacted of the patient's identifiers. The
-    identity of each patient is read once and kept for the last ``keep`` patients.
-    """
-
-    def __init__(self, source: FhirSource, keep: int = 64) -> None:
-        self.source = source
-        self._identities: dict[str, Redactor] = {}
-        self._keep = keep
-
-    def __repr__(self) -> str:
-        return f"RedactingSource({self.source!r})"
-
-    def __getattr__(self, name: str) -> Any:  # counts(), path, import_file ...
-        return getattr(self.source, name)
-
-    def redactor(self, patient_id: str) -> Redactor:
-        found = self._identities.pop(patient_id, None)
-        complete = True
-        if found is None:
-            patient = self.source.patient(patient_id)
-            related: list[dict[str, Any]] = []
-            for rtype in _PEOPLE_TYPES:
-                try:
-                    related += self.source.search(rtype, patient_id)
-                except FhirUnavailable:  # a server without this type: the others still count
-                    complete = False
-            refs = {
-                str((p or {}).get("reference", "")).split("/", 1)[1]
-                for p in (patient or {}).get("generalPractitioner") or []
-                if str((p or {}).get("reference", "")).startswith("Practitioner/")
-            }
-            refs |= {
-                str(ref).split("/", 1)[1]
-                for ref in _practitioner_refs(related)
-                if str(ref).startswith("Practitioner/")
-            }
-            for pid in sorted(refs)[:50]:
-                practitioner = self.source.read("Practitioner", pid)
-                if practitioner:
-                    related.append(practitioner)
-            found = Redactor(identity_of(patient, related))
-        if complete:
-            self._identities[patient_id] = found
-        while len(self._identities) > self._keep:
-            self._identities.pop(next(iter(self._identities)))
-        return found
-
-    def patient(self, patient_id: str) -> dict[str, Any] | None:
-        return self.source.patient(patient_id)
-
-    def search(self, resource_type: str, patient_id: str, **kwargs: Any) -> list[dict[str, Any]]:
-        found = self.source.search(resource_type, patient_id, **kwargs)
-        redactor = self.redactor(patient_id)
-        return [redactor.resource(r) for r in found]
-
-    def read(self, resource_type: str, resource_id: str) -> dict[str, Any] | None:
-        found = self.source.read(resource_type, resource_id)
-        return None if found is None else Redactor(Identity()).resource(found)
-
-    def patients(self) -> list[dict[str, Any]]:
-        return self.source.patients()
-
-    def close(self) -> None:
-        self.source.close()
-
-
-def _practitioner_refs(resources: Iterable[Any]) -> Iterable[str]:
-    for node in resources:
-        if isinstance(node, dict):
-            ref = node.get("reference")
-            if isinstance(ref, str) and ref.startswith("Practitioner/"):
-                yield ref
-            yield from _practitioner_refs(node.values())
-        elif isinstance(node, list):
-            yield from _practitioner_refs(node)
-
-
-def redacting(source: Any) -> Any:
-    """``source`` wrapped in a :class:`RedactingSource` (once); ``None`` stays ``None``."""
-    if source is None or isinstance(source, RedactingSource):
-        return source
-    return RedactingSource(source)

@@ -72,6 +72,19 @@ class Embedder:
                 self._model = self._load()
             return self._model
 
+    def warm(self) -> threading.Thread:
+        """Load the model in a background thread (the first search then does not wait)."""
+
+        def load() -> None:
+            try:
+                _ = self.model
+            except EmbeddingModelError as exc:  # the first search reports it
+                log.warning("%s", exc)
+
+        thread = threading.Thread(target=load, name=f"warm-{self.name}", daemon=True)
+        thread.start()
+        return thread
+
     def _load(self) -> Any:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging

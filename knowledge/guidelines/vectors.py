@@ -98,8 +98,8 @@ def shipped_vectors() -> VectorCache | None:
     try:
         manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
         vectors = np.load(VECTORS, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        log.info("no precomputed starter vectors (%s)", exc)
+    except (OSError, ValueError, EOFError) as exc:
+        log.warning("precomputed starter vectors unreadable (%s); embedding instead", exc)
         return None
     keys = manifest.get("keys", [])
     if vectors.ndim != 2 or vectors.shape[0] != len(keys):

@@ -54,7 +54,14 @@ DEFAULT_CACHE_BYTES = 512 * 1024**2
 DEFAULT_URL_CACHE_BYTES = 64 * 1024**2
 """Model data URLs kept in memory (least recently used first out)."""
 
-_PICTURE_EXT = {"PNG": "png", "JPEG": "jpg", "TIFF": "tiff", "BMP": "bmp", "WEBP": "webp"}
+_PICTURE_EXT = {
+    "PNG": "png",
+    "JPEG": "jpg",
+    "MPO": "jpg",  # a JPEG with more pictures in it (phone cameras): Pillow names it MPO
+    "TIFF": "tiff",
+    "BMP": "bmp",
+    "WEBP": "webp",
+}
 
 __all__ = [
     "PATCH",

@@ -4,8 +4,9 @@ Text: the HPO term names (phenotypic abnormalities only) plus the clinical phras
 :mod:`knowledge.phenotypes.synonyms`, matched longest first over normalised words
 (British and American spellings, plurals). A finding that is negated in its clause
 ("no seizures", "denies hearing loss") or shares its clause with a relative ("mother
-has diabetes", "sudden death in his father") is not taken as the patient's. Lab results: an abnormal value of a
-mapped LOINC code becomes its HPO term (low haemoglobin -> Anemia).
+has diabetes", "sudden death in his father") is not taken as the patient's. Lab
+results: an abnormal value of a mapped LOINC code becomes its HPO term (low haemoglobin
+-> Anemia).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ _SPELLING = [
     (re.compile(r"isation\b"), "ization"),
     (re.compile(r"aemorrh"), "emorrh"),
 ]
-_CLAUSE = re.compile(r"[.;:!?\n]|,\s+but\b|\bbut\b|\bhowever\b")
+_CLAUSE = re.compile(
+    r"[.;:!?]|\n\s*\n|\n\s*[-*•]|,\s+but\b|\bbut\b|\bhowever\b"
+    r"|,\s+and\s+(?=(?:he|she|they|it|there|his|her|the)\b)"
+)
+"""Sentences, paragraphs, list items, contrasts, and ", and he ..." (a new clause); a
+wrapped line does not end a clause."""
 _NEGATION = {"no", "not", "denies", "denied", "deny", "without", "negative", "never", "nor"}
 """Cue words, normalised ('absent' is not one: 'absent reflexes' is a finding)."""
 _RELATIVE = {
@@ -51,6 +57,13 @@ _RELATIVE = {
 }
 _WORD = re.compile(r"[a-z0-9]+")
 _NEGATION_REACH = 5
+_TRIGGER = re.compile(
+    r"\b(brought on by|triggered by|precipitated by|provoked by|induced by|worse with|"
+    r"worse on|worse after|aggravated by)\b"
+)
+"""A finding named as what sets a symptom off ("pain brought on by heat and fever") is a
+circumstance, not a finding of the patient (the 'conditional' context of ConText,
+Harkema et al., J Biomed Inform 2009)."""
 
 LAB_TERMS: dict[str, tuple[str | None, str | None]] = {
     "718-7": ("HP:0001903", None),  # haemoglobin low: anemia
@@ -136,7 +149,8 @@ def _clause_terms(words: list[str], table: dict[tuple[str, ...], tuple[str, str]
             if hit is None:
                 continue
             before = set(words[max(0, i - _NEGATION_REACH) : i])
-            if not before & _NEGATION and not set(words) & _RELATIVE:
+            trigger = _TRIGGER.search(" ".join(words[:i]))
+            if not before & _NEGATION and not set(words) & _RELATIVE and not trigger:
                 found.append(Found(hit[0], hit[1], " ".join(words[i : i + size])))
             i += size
             break

@@ -238,7 +238,14 @@ def fill(calc: Calculator, record: Record | None, reported: dict[str, Any] | Non
     """Every parameter of ``calc`` from the record first, then from ``reported`` (which wins)."""
     filled = Filled(calc)
     fields = calc.params.model_fields
-    unknown = sorted(set(reported or {}) - set(fields))
+    reported = dict(reported or {})
+    cutoffs = {
+        name: spec
+        for name in fields
+        if isinstance(spec := spec_for(calc.registry_name, name), Threshold)
+    }
+    # a yes/no cut-off parameter (heart_rate_gt_100) may be reported as its number (heart_rate)
+    unknown = sorted(set(reported) - set(fields) - {s.base for s in cutoffs.values()})
     if unknown:
         raise ScoreInputError(
             f"{calc.title} has no parameter {', '.join(unknown)}; its parameters are "
@@ -252,13 +259,14 @@ def fill(calc: Calculator, record: Record | None, reported: dict[str, Any] | Non
             found = _from_record(reader, name, spec_for(calc.registry_name, name), filled)
         if found is not None and annotation is int:
             found.value = round(float(found.value))
-        if reported and name in reported:
-            given = _coerce(info.annotation, reported[name], name)
-            if found is not None and found.source == "recorded" and found.value != given:
+        given = _reported(name, info.annotation, reported, cutoffs.get(name))
+        if given is not None:
+            if found is not None and found.source == "recorded" and found.value != given.value:
                 filled.notes.append(
-                    f"{name}: the record has {found.text}; the reported value {given!r} was used"
+                    f"{name}: the record has {found.text}; the reported value "
+                    f"{getattr(given.value, 'value', given.value)!r} was used"
                 )
-            found = Value(name, given, "reported", f"{name} = {given!r} (reported, not recorded)")
+            found = given
         if found is not None:
             filled.values[name] = found
         elif optional or not info.is_required():
@@ -266,6 +274,25 @@ def fill(calc: Calculator, record: Record | None, reported: dict[str, Any] | Non
         else:
             filled.missing[name] = info.description or name
     return filled
+
+
+def _reported(
+    name: str, annotation: Any, reported: dict[str, Any], cutoff: Threshold | None
+) -> Value | None:
+    """The value reported for ``name``, or decided from its reported number (a cut-off)."""
+    if name in reported:
+        given = _coerce(annotation, reported[name], name)
+        shown = getattr(given, "value", given)
+        return Value(name, given, "reported", f"{name} = {shown!r} (reported, not recorded)")
+    if cutoff is not None and cutoff.base in reported:
+        number = _coerce(float, reported[cutoff.base], cutoff.base)
+        decided = cutoff.decide(number)
+        text = (
+            f"{cutoff.base} = {number:g} (reported, not recorded): "
+            f"{cutoff.base.replace('_', ' ')} {cutoff.op} {cutoff.cutoff:g} is {decided}"
+        )
+        return Value(name, decided, "reported", text)
+    return None
 
 
 def _choices(annotation: Any) -> list[Any] | None:

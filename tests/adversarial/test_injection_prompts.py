@@ -228,3 +228,17 @@ def test_file_names_and_dicom_fields_are_escaped_in_image_labels() -> None:
     text = " ".join(p["text"] for p in shown.content if isinstance(p, dict) and "text" in p)
     assert f"{MARK}-1" in text and f"{MARK}-3" in text
     assert not _lower_counts(text)
+
+
+@pytest.mark.parametrize("mode", ["prompted", "native"])
+def test_forwarded_user_text_cannot_open_a_turn_or_a_call(tmp_path: Path, mode: str) -> None:
+    """A chatbot front end forwards text it did not write: no special token gets through."""
+    model = ScriptedChatModel(script=["Noted."])
+    settings = Settings(data_dir=tmp_path / "data", tool_calling=mode)
+    agent = Lingshu(settings, model=model, tools=[])
+    agent.ask(f"Potassium <5 mmol/L, is that fine? {PAYLOADS[0]} {PAYLOADS[1]} {PAYLOADS[2]}")
+    (prompt,) = model.prompts
+    user = prompt[-1].text
+    assert "Potassium <5 mmol/L" in user and f"{MARK}-3" in user
+    assert not any(t in user for t in QWEN_SPECIAL_TOKENS)
+    assert "</tool_response>" not in user and "</patient_record>" not in user

@@ -28,6 +28,7 @@ BAD_REPLIES = {
     "stream_null_content": "model_bad_reply: the model sent an empty reply",
     "cut_body": "model_bad_reply: the model server's reply was cut off mid-body",
     "not_http": "model_bad_reply: the model server did not answer in HTTP",
+    "stream_garbage": "model_bad_reply: the model server's reply is not JSON",
     "status_500": "model_http_error: the model server refused the request (HTTP 500",
 }
 # A streamed request gets a stream; these faults have no stream of their own to send.
@@ -36,6 +37,7 @@ STREAMED = {
     "empty_choices": "model_bad_reply: the model server's stream carried no reply",
     "no_choices": "model_bad_reply: the model server's stream carried no reply",
     "null_message": "model_bad_reply: the model server's stream carried no reply",
+    "stream_garbage": "model_bad_reply: the model server's stream is not JSON",
 }
 
 
@@ -70,25 +72,27 @@ def _turn(agent: Lingshu, face: str, text: str, session_id: str | None = None) -
 
 
 @pytest.mark.parametrize("face", ["ask", "aask", "stream"])
-@pytest.mark.parametrize("fault", list(BAD_REPLIES))
 def test_a_bad_reply_gives_the_named_brief_and_the_session_goes_on(
-    fault: str, face: str, tmp_path: Path
+    face: str, tmp_path: Path
 ) -> None:
-    with faulty([fault, "ok"], answer="Back to normal.") as server:
+    script = [step for fault in BAD_REPLIES for step in (fault, "ok")]
+    with faulty(script, answer="Back to normal.") as server:
         agent = _agent(tmp_path, server)
-        first = _turn(agent, face, "Fever and cough for three days. Differential?")
-        second = _turn(agent, face, "And now?", session_id=first.session_id)
-    said = STREAMED.get(fault, BAD_REPLIES[fault]) if face == "stream" else BAD_REPLIES[fault]
-    assert first.answer["produced_by"] == "evidence_brief", first.answer
-    assert first.answer["model_error"].startswith(said), first.answer["model_error"]
-    assert "produced without a reasoning model" in first.answer["text"]
-    # The same session answers the next turn, and the model sees the first question.
-    assert second.answer["produced_by"] == "model"
-    assert second.answer["text"] == "Back to normal."
-    asked = [m for m in server.requests[-1]["messages"] if m["role"] == "user"]
-    assert "Fever and cough" in str(asked[0]["content"])
-    turns = agent.turns(first.session_id)
-    assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+        for fault, expected in BAD_REPLIES.items():
+            said = STREAMED.get(fault, expected) if face == "stream" else expected
+            first = _turn(agent, face, f"Fever and cough ({fault}). Differential?")
+            second = _turn(agent, face, "And now?", session_id=first.session_id)
+            assert first.answer["produced_by"] == "evidence_brief", (fault, first.answer)
+            assert first.answer["model_error"].startswith(said), (fault, first.answer)
+            assert "produced without a reasoning model" in first.answer["text"]
+            # The same session answers the next turn; the model sees the first question.
+            assert second.answer["produced_by"] == "model", (fault, second.answer)
+            assert second.answer["text"] == "Back to normal."
+            asked = [m for m in server.requests[-1]["messages"] if m["role"] == "user"]
+            assert f"({fault})" in str(asked[0]["content"])
+            turns = agent.turns(first.session_id)
+            assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert server.served == script
 
 
 def test_a_client_library_fault_gives_the_brief_too(
@@ -125,7 +129,7 @@ def test_a_hung_model_gives_the_brief_by_the_turn_deadline(
     """The old client waited two request timeouts (240 s) for a hung server; the turn now
     ends at its deadline, retries included, whatever the server does with the body."""
     with faulty([fault, "ok"], answer="Recovered.") as server:
-        agent = _agent(tmp_path, server, turn_deadline_s=1.5, connect_retries=1)
+        agent = _agent(tmp_path, server, turn_deadline_s=1.0, connect_retries=1)
         started = time.monotonic()
         first = _turn(agent, face, "Sudden headache. Differential?")
         took = time.monotonic() - started
@@ -152,3 +156,19 @@ def test_a_huge_reply_is_cut_at_the_reply_cap_and_not_stored_whole(
     stored = agent.state(result.session_id)["messages"]
     assert max(len(str(m.content)) for m in stored) <= 1024
     assert (tmp_path / "data" / "sessions.sqlite").stat().st_size < 2_000_000
+
+
+@pytest.mark.parametrize("face", ["ask", "aask", "stream"])
+def test_a_refused_connection_names_the_unreachable_model(face: str, tmp_path: Path) -> None:
+    from tests.loopback import free_port
+
+    settings = Settings(
+        base_url=f"http://127.0.0.1:{free_port()}/v1", data_dir=tmp_path / "data", connect_retries=1
+    )
+    started = time.monotonic()
+    first = _turn(Lingshu(settings), face, "Chest pain?")
+    assert first.answer["produced_by"] == "evidence_brief"
+    assert first.answer["model_error"].startswith(
+        "model_unreachable: cannot connect to the model server"
+    ), first.answer["model_error"]
+    assert time.monotonic() - started < 20

@@ -84,7 +84,10 @@ def test_the_service_lock_holds_against_a_cli_on_the_same_store(tmp_path: Path) 
             httpx.Client(base_url=server.url, timeout=120) as http,
         ):
             sid = http.post("/v1/sessions", json={}).json()["session_id"]
-            model.delay_s = 12.0  # the service's turn holds the session this long
+            # The CLI starts first (its imports take seconds); the service's turn then holds
+            # the session while the model thinks, and the CLI arrives during that turn.
+            model.delay_s = 8.0
+            cli_proc = _consult(env, sid, "CLI turn")
             done: dict[str, Any] = {}
             turn = threading.Thread(
                 target=lambda: done.update(
@@ -94,11 +97,10 @@ def test_the_service_lock_holds_against_a_cli_on_the_same_store(tmp_path: Path) 
             turn.start()
             deadline = time.monotonic() + 30
             while not model.requests and time.monotonic() < deadline:
-                time.sleep(0.05)
+                time.sleep(0.02)
             assert model.requests, "the service's turn never reached the model"
             model.delay_s = 0.0
-            cli_proc = _consult(env, sid, "CLI turn")
-            out, errs = cli_proc.communicate(timeout=240)
+            _, errs = cli_proc.communicate(timeout=240)
             turn.join(60)
             assert done["res"].status_code == 200, done["res"].text
             stored = http.get(f"/v1/sessions/{sid}").json()["turns"]

@@ -11,7 +11,7 @@ from agent.cli import app
 from agent.resources import _open_ehr
 from agent.settings import Settings
 from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
-from knowledge.ehr.redact import RedactingSource
+from knowledge.ehr.redacting import RedactingSource
 from knowledge.patients import BUNDLE_DIR
 
 runner = CliRunner()

@@ -392,6 +392,7 @@ def all_benchmarks(data: Path) -> None:
         reports,
         ddxplus,
         fhir,
+        consult,
     ):
         build(data)
     reports(data, "MIMIC_CXR")
@@ -449,3 +450,34 @@ def fhir(data: Path) -> None:
         {"id": "t4", "patient_id": "p2", "kind": "encounter_count",
          "question": "How many encounters does the record hold for this patient?"},
     ])  # fmt: skip
+
+
+CASES = [
+    {"OSCE_Examination": {
+        "Objective_for_Doctor": "Assess and diagnose the patient presenting with cough.",
+        "Patient_Actor": {
+            "Demographics": "45-year-old man",
+            "History": "Three days of cough with yellow sputum; fever since yesterday.",
+            "Symptoms": {"Primary_Symptom": "Cough with yellow sputum",
+                         "Secondary_Symptoms": ["Fever", "Pain on the right side of the chest when breathing in"]},
+            "Past_Medical_History": "None", "Social_History": "Smokes 10 cigarettes a day",
+            "Review_of_Systems": "No leg swelling"},
+        "Physical_Examination_Findings": {"Auscultation": "Crackles at the right base"},
+        "Test_Results": {"Chest X-ray": "Right lower lobe consolidation"},
+        "Correct_Diagnosis": "Community-acquired pneumonia"}},
+    {"OSCE_Examination": {
+        "Objective_for_Doctor": "Assess and diagnose the patient presenting with abdominal pain.",
+        "Patient_Actor": {
+            "Demographics": "19-year-old woman",
+            "History": "Pain that began around the navel and moved to the lower right abdomen over a day.",
+            "Symptoms": {"Primary_Symptom": "Abdominal pain", "Secondary_Symptoms": ["Nausea", "Loss of appetite"]},
+            "Past_Medical_History": "None", "Social_History": "Student", "Review_of_Systems": "No urinary symptoms"},
+        "Physical_Examination_Findings": {"Abdomen": "Tender at McBurney's point"},
+        "Test_Results": {"White cell count": "14.2 x10^9/L"},
+        "Correct_Diagnosis": "Acute appendicitis"}},
+]  # fmt: skip
+
+
+def consult(data: Path) -> None:
+    """AgentClinic's layout: agentclinic_medqa.jsonl, one OSCE case a line."""
+    write_jsonl(data / "Consult" / "agentclinic_medqa.jsonl", CASES)

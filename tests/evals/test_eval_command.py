@@ -316,9 +316,23 @@ def test_fhir_tasks_from_bulk_ndjson(tmp_path: Path) -> None:
     datasets.fhir(tmp_path / "data")
     out = tmp_path / "fhir-out"
     with DelayedModelServer(record_reader) as model:
-        result = CliRunner().invoke(app, ["eval", "FHIR", "--data", str(tmp_path / "data"), "--out", str(out),
-                                          "--base-url", model.base_url, "--concurrency", "2"])  # fmt: skip
+        result = CliRunner().invoke(
+            app,
+            [
+                "eval",
+                "FHIR",
+                "--data",
+                str(tmp_path / "data"),
+                "--out",
+                str(out),
+                "--base-url",
+                model.base_url,
+                "--concurrency",
+                "2",
+            ],
+        )
         assert result.exit_code == 0, result.output
+        requests = list(model.requests)
     fhir = json.loads((out / "summary.json").read_text())["benchmarks"]["FHIR"]
     assert fhir["arms"]["bare"]["score"] == 0.75  # "500 mg BID" is not the record's text
     assert fhir["arms"]["agent"]["score"] == 1.0
@@ -326,6 +340,129 @@ def test_fhir_tasks_from_bulk_ndjson(tmp_path: Path) -> None:
     assert agent["t1"]["tool_calls"] == ["get_labs"] and agent["t3"]["tool_calls"] == [
         "list_medications"
     ]
-    assert (
-        all(c.startswith("E") for c in agent["t1"]["citations"]) or agent["t1"]["citations"] == []
+    # The tool read patient p1's creatinine (1.1, 1.4, 1.9), never p2's (0.8).
+    seen = [
+        " ".join(str(m.get("content")) for m in r["messages"][2:])
+        for r in requests
+        if "recent serum" in user_texts(r)[0] and len(r["messages"]) > 2
+    ]
+    assert seen and "1.9" in seen[-1] and "0.8" not in seen[-1]
+
+
+def clinic(request: dict[str, Any]) -> str:
+    """Doctor and patient on one scripted server. The patient answers from the case in its
+    system prompt; the bare doctor concludes on the first case without asking (not allowed);
+    the agent asks once each time, then names its diagnosis."""
+    messages = request.get("messages", [])
+    system = (
+        str(messages[0].get("content")) if messages and messages[0].get("role") == "system" else ""
     )
+    texts = user_texts(request)
+    if system.startswith("You are a patient"):
+        return (
+            "Yes, I have had a fever since yesterday."
+            if "fever" in system.lower()
+            else "I don't know."
+        )
+    answered = sum(1 for t in texts if "fever since yesterday" in t or "don't know" in t)
+    cough = "cough" in texts[0]
+    if system.startswith("You are a doctor"):
+        if cough:
+            return "DIAGNOSIS READY: Community-acquired pneumonia"
+        return (
+            "Where exactly is the pain?" if not answered else "DIAGNOSIS READY: Acute appendicitis"
+        )
+    if not answered:
+        return "Have you had a fever?"
+    return (
+        "DIAGNOSIS READY: community acquired pneumonia"
+        if cough
+        else "DIAGNOSIS READY: appendicitis"
+    )
+
+
+def test_simulated_consultation(tmp_path: Path) -> None:
+    datasets.consult(tmp_path / "data")
+    out = tmp_path / "consult-out"
+    with DelayedModelServer(clinic) as server:
+        result = CliRunner().invoke(
+            app,
+            ["eval", "Consult", "--data", str(tmp_path / "data"), "--out", str(out),
+             "--base-url", server.base_url, "--concurrency", "2"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        patient_prompts = [
+            str(r["messages"][0]["content"])
+            for r in server.requests
+            if str(r["messages"][0].get("content")).startswith("You are a patient")
+        ]
+    summary = json.loads((out / "summary.json").read_text())["benchmarks"]["Consult"]["arms"]
+    bare = {r["id"]: r for r in lines(out / "Consult" / "bare.jsonl")}
+    agent = {r["id"]: r for r in lines(out / "Consult" / "agent.jsonl")}
+    first, second = "agentclinic_medqa-1", "agentclinic_medqa-2"
+    # Bare: the right name, but without a single question: not accepted.
+    assert bare[first]["how"] == "no question asked" and bare[first]["correct"] is False
+    assert bare[second]["correct"] is True and bare[second]["metrics"]["questions"] == 1.0
+    # Agent: asked, then named; "appendicitis" alone is not "acute appendicitis".
+    assert agent[first]["correct"] is True and agent[first]["metrics"]["turns"] == 2.0
+    assert agent[first]["extra"]["transcript"][0]["patient"].startswith("Yes, I have had a fever")
+    assert agent[second]["correct"] is False
+    assert summary["bare"]["score"] == 0.5 and summary["agent"]["score"] == 0.5
+    # The patient model saw its case, never the diagnosis.
+    assert patient_prompts and all("pneumonia" not in p.lower() for p in patient_prompts)
+    assert all("appendicitis" not in p.lower() for p in patient_prompts)
+
+
+def test_a_failed_request_is_an_error_then_retried(data: Path, tmp_path: Path) -> None:
+    """HTTP 500 on one item: recorded as that item's error (counted wrong, listed under
+    errors), the others scored; the re-run asks for that item only."""
+    from tests.openai_server import serving
+
+    out = tmp_path / "errors"
+    args = [
+        "eval",
+        "MedQA_USMLE",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--arms",
+        "bare",
+        "--concurrency",
+        "1",
+    ]
+    oom = {"status": 500, "error": "CUDA out of memory"}
+    first = [  # the client retries a 500 once
+        {"content": "A"},
+        oom,
+        oom,
+        {"content": "C"},
+        {"content": "D"},
+    ]
+    with serving(first) as server:
+        assert CliRunner().invoke(app, [*args, "--base-url", server.base_url]).exit_code == 0
+    bare = json.loads((out / "summary.json").read_text())["benchmarks"]["MedQA_USMLE"]["arms"][
+        "bare"
+    ]
+    assert (
+        bare["errors"] == 1
+        and bare["categories"] == {"right": 3, "error": 1}
+        and bare["score"] == 0.75
+    )
+    failed = read_records(out / "MedQA_USMLE" / "bare.jsonl")["1"]
+    assert "500" in failed["error"] and "CUDA out of memory" in failed["error"]
+    with serving([{"content": "B"}]) as server:
+        assert CliRunner().invoke(app, [*args, "--base-url", server.base_url]).exit_code == 0
+        assert len(server.requests) == 1 and "crushing chest pain" in str(
+            server.requests[0]["messages"]
+        )
+    bare = json.loads((out / "summary.json").read_text())["benchmarks"]["MedQA_USMLE"]["arms"][
+        "bare"
+    ]
+    assert bare["errors"] == 0 and bare["score"] == 1.0
+    # The dataset changes under the same --out: the changed item is asked again, not reused.
+    path = data / "MedQA_USMLE" / "phrases_no_exclude_test.jsonl"
+    path.write_text(path.read_text().replace("neck stiffness", "neck stiffness and a rash"))
+    with serving([{"content": "A"}]) as server:
+        assert CliRunner().invoke(app, [*args, "--base-url", server.base_url]).exit_code == 0
+        assert len(server.requests) == 1 and "and a rash" in str(server.requests[0]["messages"])

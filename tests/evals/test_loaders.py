@@ -44,6 +44,7 @@ EXPECTED = {  # benchmark -> (items, kinds, first answer, images of the first it
     "MIMIC_CXR": (2, {"report"}, None, 2),
     "DDXPlus": (2, {"ddx"}, "Pneumonia", 0),
     "FHIR": (4, {"fhir"}, "1.9", 0),
+    "Consult": (2, {"consult"}, "Community-acquired pneumonia", 0),
 }
 
 
@@ -143,3 +144,23 @@ def test_bad_data_says_what_is_wrong(data: Path, tmp_path: Path) -> None:
     (broken / "SLAKE" / "test.json").write_text(json.dumps([{"question": "q"}]))
     with pytest.raises(DatasetError, match="missing field"):
         load_items("SLAKE", broken, tmp_path)
+
+
+def test_the_bare_turn_is_medevalkits(data: Path, tmp_path: Path) -> None:
+    """One image: the image, then the prompt. An image list (reports, MedXpertQA-MM):
+    ``<image_N>: `` before each image, as MedEvalKit's Qwen2.5-VL runner sends them."""
+    from evals.arms import user_message
+
+    single = user_message(load("VQA_RAD", data, tmp_path)[0])["content"]
+    assert [p["type"] for p in single] == ["image_url", "text"]
+    report = user_message(load("IU_XRAY", data, tmp_path)[0])["content"]
+    assert [p.get("text", p["type"]) for p in report] == [
+        "<image_1>: ",
+        "image_url",
+        "<image_2>: ",
+        "image_url",
+        prompts.REPORT_PROMPT,
+    ]
+    assert report[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    text_only = user_message(load("MedQA_USMLE", data, tmp_path)[0])
+    assert isinstance(text_only["content"], str)

@@ -187,3 +187,14 @@ def test_path_outside_allowed_folders_is_refused(tmp_path: Path, inputs: Path) -
         allowed.add(sneaky)
     with pytest.raises(ImageError, match="outside the allowed input folders"):
         allowed.add(inputs / ".." / "elsewhere.png")
+
+
+def test_a_multi_picture_jpeg_from_a_phone_is_accepted(store: ImageStore, inputs: Path) -> None:
+    # Pillow names a JPEG with a second picture inside (as phone cameras write) "MPO".
+    main = Image.new("RGB", (64, 48), (200, 10, 10))
+    preview = Image.new("RGB", (32, 24), (10, 200, 10))
+    path = inputs / "phone.jpg"
+    main.save(path, format="MPO", save_all=True, append_images=[preview])
+    info = store.add(path)
+    assert (info.format, info.width, info.height, info.path.suffix) == ("MPO", 64, 48, ".jpg")
+    assert store.open(info.path).getpixel((10, 10))[0] > 150  # the main picture, not the preview

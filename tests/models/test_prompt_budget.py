@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from agent.models.qwen_tokens import (
     SYSTEM_RESERVE_TOKENS,
     full_image_tokens,
+    history_budget,
     image_tokens_at,
     images_per_prompt,
     smart_resize,
@@ -149,7 +150,7 @@ def test_old_tool_results_go_before_old_turns_and_turns_go_last() -> None:
     fitted = _fit(history, budget=400, I2=(300, 300))
     assert fitted.exchanges == 1 and fitted.turns == 0
     assert [m.text for m in fitted.history] == ["Q1", "A1 [G1]", "Q2", "A2", "Q3"]
-    tight = _fit(history, budget=12)
+    tight = _fit(history, budget=10)  # each message costs 4 tokens at least
     assert tight.turns == 2 and [m.text for m in tight.history] == ["Q3"]
 
 
@@ -178,10 +179,16 @@ def _ct(path: Path) -> Path:
 
 def test_a_chat_with_one_ct_keeps_its_turns_on_the_third_turn(tmp_path: Path) -> None:
     """The issue's case, through the graph: the CT goes to a reference, no turn is lost."""
-    long = "The scan shows a spiculated nodule in the right upper lobe. " * 45  # ~2,700 chars
-    model = ScriptedChatModel(script=[long + "1", long + "2", "Third answer."])
+    model = ScriptedChatModel(script=[])
     settings = Settings(data_dir=tmp_path / "data", prompt_budget_tokens=6144)
     agent = Lingshu(settings, model=model, tools=[])
+    system = agent.graph.deps.system("clinical", [], None)
+    room = history_budget(6144, settings.max_new_tokens) - len(system) // 4
+    # Two answers that fill the room but for ~150 tokens: the text of three turns fits,
+    # the 326-token CT (512 px -> 504 px sides) beside it does not.
+    size = ((room - 150 - 3 * 12) // 2 - 4) * 4
+    line = "The scan shows a spiculated nodule in the right upper lobe. "
+    model.script.extend([(line * 200)[:size], (line * 200)[:size], "Third answer."])
     first = agent.ask("What does this CT show?", images=[_ct(tmp_path / "ct.png")])
     agent.ask("How big is it?", session_id=first.session_id)
     third = agent.ask("What should happen next?", session_id=first.session_id)

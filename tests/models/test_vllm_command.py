@@ -23,7 +23,7 @@ def test_default_command_serves_lingshu_7b_with_tools_images_and_prefix_caching(
     assert flag(argv, "--served-model-name") == "lingshu-medical-mllm/Lingshu-7B"
     assert flag(argv, "--tensor-parallel-size") == "1"
     assert int(flag(argv, "--max-model-len")) <= TRAINED_CONTEXT == 8192
-    assert json.loads(flag(argv, "--limit-mm-per-prompt")) == {"image": 8, "video": 0}
+    assert json.loads(flag(argv, "--limit-mm-per-prompt")) == {"image": 2, "video": 0}  # fits 8k
     assert json.loads(flag(argv, "--mm-processor-kwargs")) == {
         "min_pixels": 256 * 28 * 28,
         "max_pixels": 1280 * 28 * 28,

@@ -79,6 +79,10 @@ def test_candidates_reach_the_cited_verified_differential(tmp_path: Path, rare_s
     assert "Fabry disease" in candidate["label"]
     assert by_id[cited[1]]["kind"] == "ehr"
     assert not [w for w in answer["warnings"] if "not" in w and cited[0] in w]
+    # every face shows the disease id beside the ICD-10-CM code, and the candidate's source
+    assert "E75.21, OMIM:301500" in result.markdown()
+    assert "<code>OMIM:301500</code>" in result.html()
+    assert "omim.org/entry/" in result.markdown() or "orpha.net" in result.markdown()
     # the tool was offered because the clinician asked about a rare disease
     assert '"name": "phenotype_differential"' in model.prompts[0][0].text
 

@@ -37,6 +37,14 @@ def test_negated_and_family_findings_are_not_the_patients() -> None:
     assert "HP:0001761" in ids("absent reflexes and pes cavus")
 
 
+def test_a_wrapped_line_keeps_its_negation_and_triggers_are_not_findings() -> None:
+    # notes wrap mid-sentence: the negation still reaches across the line break
+    assert ids("Echocardiogram normal. He denies\n    seizures.") == set()
+    # what sets a symptom off is a circumstance, not a finding
+    found = ids("Burning pain in the hands, brought on by heat, exercise and fever.")
+    assert found == {"HP:0003401"}
+
+
 def test_the_most_specific_term_is_kept() -> None:
     # Sensorineural hearing impairment is a kind of hearing impairment: only it stays
     assert ids("hearing loss, sensorineural deafness") == {"HP:0000407"}

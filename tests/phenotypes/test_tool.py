@@ -54,6 +54,21 @@ def test_record_findings_rank_the_disease_first_with_citations(rare_store: Any) 
     assert "Marfan" not in message.content.split("Candidates")[0]  # not the other patient's
 
 
+def test_the_shipped_demo_patient(tmp_path: Any) -> None:
+    from knowledge.ehr import ensure_demo_patients
+
+    store = ensure_demo_patients(tmp_path / "ehr.sqlite")
+    try:
+        ctx = ToolContext(ledger=EvidenceLedger(), patient_id="burning-pain", ehr=store)
+        data = run(ctx, k=3).artifact["data"]
+    finally:
+        store.close()
+    assert data["candidates"][0]["name"] == "Fabry disease"
+    terms = {t["id"] for t in data["terms"]}
+    assert "HP:0001712" in terms  # left ventricular hypertrophy, as recorded
+    assert not terms & {"HP:0001250", "HP:0001945"}  # denied seizures; fever as a trigger
+
+
 def test_reported_findings_alone_without_a_record() -> None:
     ctx = ToolContext(ledger=EvidenceLedger())
     message = run(

@@ -215,3 +215,28 @@ def test_a_view_inspected_but_not_cited_is_still_outlined(built: Built) -> None:
     view = one(soup, "figure#ev-I3")
     assert "inspected, not cited in the answer" in view.get_text()
     assert "inspected, not cited" not in one(soup, "figure#ev-I2").get_text()
+
+
+def test_a_session_zoom_left_uncited_is_outlined_in_its_report(tmp_path: Path) -> None:
+    from agent.resources import Resources
+    from agent.session import Lingshu
+    from agent.settings import Settings
+    from knowledge.imaging import ImageStore
+    from tests.fakes import ScriptedChatModel, call
+    from tests.report.answers import chest_film
+    from tools.imaging import IMAGING_TOOLS
+
+    settings = Settings(data_dir=tmp_path / "data")
+    zoom = call("zoom", image_id="I1", box=[0.55, 0.48, 0.80, 0.75])
+    agent = Lingshu(
+        settings,
+        model=ScriptedChatModel(script=["Looking closer.\n" + zoom, "A dense opacity [I1]."]),
+        tools=list(IMAGING_TOOLS),
+        resources=Resources(images=ImageStore(settings.images_path)),
+    )
+    result = agent.ask("Opacity?", images=[chest_film(tmp_path / "chest.png")])
+    assert result.answer["citations"] == ["I1"]  # the zoom I2 was looked at, not cited
+    assert [r["id"] for r in result.answer["inspected_images"]] == ["I2"]
+    soup = soup_of(result.answer, settings.images_path)
+    assert "I2" in one(soup, "figure.original").get_text()
+    assert "inspected, not cited" in one(soup, "figure#ev-I2").get_text()

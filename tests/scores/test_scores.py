@@ -160,6 +160,8 @@ def test_every_recorded_value_is_cited_with_its_date(score_store: Any) -> None:
     # the newest respiratory rate (32 at 08:00), not the older 16 of the evening before
     assert "Respiratory rate 32" in lines["respiratory_rate"]
     assert "(reported, not recorded)" in lines["confusion"]
+    # what was read is named for the audit trail
+    assert "Patient/score-pneumonia" in message.artifact["data"]["resources"]
     score = ctx.ledger.get(message.artifact["data"]["score_id"])
     assert score is not None and score["citation"]["doi"] == "10.1136/thorax.58.5.377"
     assert score["citation"]["url"] == "https://doi.org/10.1136/thorax.58.5.377"
@@ -239,3 +241,32 @@ def test_the_tool_reads_the_session_patient_only(score_store: Any) -> None:
     message = run(context(score_store, "score-af"), "qSOFA", altered_mentation=False)
     data = message.artifact["data"]
     assert "respiratory_rate" in data["missing"] and "32" not in message.content
+
+
+def test_default_as_of_is_the_newest_entry_and_says_how_old(score_store: Any) -> None:
+    # without an explicit 'now', the windows count back from the record's newest entry
+    # (08:00 on 2026-05-01), and the reply says how long ago that was
+    message = run(context(score_store, "score-pneumonia", as_of=None), "CURB-65", confusion=False)
+    data = message.artifact["data"]
+    assert data["computed"] and data["value"] == 4
+    assert data["as_of"].startswith("2026-05-01T08:01")
+    assert "the newest entry in the record" in message.content
+    assert "not now" in message.content  # the test records are months old
+
+
+def test_a_cut_off_can_be_reported_as_its_number(score_store: Any) -> None:
+    # Wells asks "heart rate > 100?"; the clinician says "pulse 96 now": 96 decides it (no)
+    reported = {
+        "clinical_signs_dvt": False,
+        "pe_most_likely_diagnosis": True,
+        "immobilization_or_surgery": False,
+        "hemoptysis": False,
+        "heart_rate": 96,
+    }
+    message = run(context(score_store, "score-pe"), "Wells PE", **reported)
+    data = message.artifact["data"]
+    # 3 + 0 (96 is not > 100) + 1.5 (previous DVT) + 1 (cancer) = 5.5
+    assert data["value"] == 5.5
+    assert data["values"]["heart_rate_gt_100"]["source"] == "reported"
+    assert "heart rate > 100 is False" in message.content
+    assert "the record has Heart rate 112" in message.content
