@@ -35,7 +35,7 @@ _MARKUP = re.compile(r"^[#>\-*+\s|]+|\s*\|\s*|\*\*|__|`")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w.]*\d)")
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
 _NEGATION = re.compile(
-    r"\b(?:not|no|never|avoid(?:ed|s|ing)?|cannot|none|don't|doesn't|shouldn't|isn't|"
+    r"\b(?:not|no|never|without|avoid(?:ed|s|ing)?|cannot|none|don't|doesn't|shouldn't|isn't|"
     r"aren't|unnecessary)\b",
     re.I,
 )
@@ -149,7 +149,7 @@ def _stem(word: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Stems of the words that carry content (stop words, short words, numbers dropped)."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP}
+    return {_stem(w)[:7] for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP}
 
 
 def _negations(text: str, other: str) -> int:
@@ -158,7 +158,7 @@ def _negations(text: str, other: str) -> int:
     count = 0
     for m in _NEGATION.finditer(text):
         scope = [w for w in _WORD.findall(text[m.end() :].lower()) if len(w) > 3 and w not in _STOP]
-        if {_stem(w) for w in scope[:3]} & theirs:
+        if {_stem(w)[:7] for w in scope[:3]} & theirs:
             count += 1
     return count
 

@@ -98,28 +98,40 @@ def _disease_id(ctx: ToolContext, candidate: Candidate, terms: list[str]) -> str
     )
 
 
-def _finding_lines(ctx: ToolContext, found: list[Found], sources: dict[str, Any]) -> list[str]:
+def _finding_parts(
+    ctx: ToolContext, found: list[Found], sources: dict[str, Any], budget: int
+) -> tuple[list[str], list[str]]:
+    """One part per finding (cited when it came from the record), within ``budget`` chars."""
     from knowledge.phenotypes import term
 
     parts: list[str] = []
-    for item in found:
+    evidence: list[str] = []
+    used = 0
+    for number, item in enumerate(found):
         known = term(item.hpo_id)
         name = item.name or (known.name if known is not None else item.hpo_id)
         said = untrusted(item.text, limit=80)
+        part = f"{name} ({item.hpo_id}) from '{said}'"
+        if used + len(part) + 10 > budget:
+            parts.append(f"and {len(found) - number} more findings (all used in the ranking)")
+            break
         if item.source in sources:
             resource = sources[item.source]
             label = untrusted(note_title(resource) or concept_text(resource.get("code")), limit=80)
             eid = cite(ctx, resource, label or item.source, said)
-            parts.append(f"{name} ({item.hpo_id}) from '{said}' [{eid}]")
+            evidence.append(eid)
+            part += f" [{eid}]"
         else:
-            parts.append(f"{name} ({item.hpo_id}) from '{said}' (reported)")
-    return parts
+            part += " (reported)"
+        parts.append(part)
+        used += len(part) + 2
+    return parts, evidence
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def phenotype_differential(
-    findings: str,
     ctx: Annotated[ToolContext, InjectedToolArg],
+    findings: str = "",
     use_record: bool = True,
     k: int = 8,
 ) -> tuple[str, ToolArtifact]:
@@ -132,9 +144,9 @@ def phenotype_differential(
     (with an ICD-10-CM code too when icd10_lookup finds one).
 
     Args:
-        findings: The clinical findings in words, e.g. "tall, long thin fingers, dislocated
-            lenses, dilated aortic root"; may be empty when the record holds them.
         ctx: The session's tool context (supplied by the agent, not by the model).
+        findings: The clinical findings in words, e.g. "tall, long thin fingers, dislocated
+            lenses, dilated aortic root"; may be left out when the record holds them.
         use_record: Add the findings in the patient's record (default true).
         k: How many candidate diseases to return (1-15).
 
@@ -157,38 +169,40 @@ def phenotype_differential(
         )
     hpo_ids = [f.hpo_id for f in specific]
     candidates = rank(hpo_ids, k=k)
-    evidence: list[str] = []
-    lines = ["Findings as HPO terms: " + "; ".join(_finding_lines(ctx, specific, sources)) + "."]
-    evidence += [e for line in lines for e in _ids(line)]
+    budget = ctx.max_output_chars - len(NOT_ADVICE) - 120
+    parts, evidence = _finding_parts(ctx, specific, sources, budget // 2)
+    lines = ["Findings as HPO terms: " + "; ".join(parts) + "."]
     lines.append(f"Candidates ({release()}; score 1.0 = every finding explained):")
+    used = sum(len(line) + 1 for line in lines)
+    shown: list[Candidate] = []
     for number, candidate in enumerate(candidates, start=1):
-        gid = _disease_id(ctx, candidate, hpo_ids)
-        evidence.append(gid)
         also = f"; also {', '.join(candidate.other_ids[:2])}" if candidate.other_ids else ""
         matched = ", ".join(name for _, name, _ in candidate.matched) or "none exactly"
         missing = ", ".join(name for _, name in candidate.missing) or "none listed"
-        lines.append(
+        line = (
             f"{number}. {candidate.name} ({candidate.disease_id}{also}) score "
-            f"{candidate.score:.2f} [{gid}]: explains {matched}; not recorded: {missing}."
+            f"{candidate.score:.2f} [{{gid}}]: explains {matched}; not recorded: {missing}."
         )
+        if used + len(line) + 8 > budget and shown:
+            lines.append(
+                f"({len(candidates) - len(shown)} more candidates not shown: ask for fewer)"
+            )
+            break
+        gid = _disease_id(ctx, candidate, hpo_ids)
+        evidence.append(gid)
+        shown.append(candidate)
+        lines.append(line.replace("{gid}", gid))
+        used += len(lines[-1]) + 1
     lines.append(NOT_ADVICE)
     text = "\n".join(lines)
     data = {
         "terms": [{"id": f.hpo_id, "text": f.text, "source": f.source} for f in specific],
-        "candidates": [c.to_dict() for c in candidates],
+        "candidates": [c.to_dict() for c in shown],
         "release": release(),
         "patient_id": ctx.patient_id,
         "resources": sorted(sources),
     }
-    return text[: ctx.max_output_chars], ToolArtifact(
-        evidence=list(dict.fromkeys(evidence)), data=data
-    )
-
-
-def _ids(line: str) -> list[str]:
-    import re
-
-    return re.findall(r"\[([GE]\d+)\]", line)
+    return text, ToolArtifact(evidence=list(dict.fromkeys(evidence)), data=data)
 
 
 def _clinician_text(state: Any) -> str:

@@ -43,12 +43,16 @@ class EvidenceRecord(TypedDict):
     its strings escaped like the label."""
 
 
+_PROGRAM_PATHS = {"path", "source_path"}
+"""Citation keys holding the store's own file paths (read by the program, never shown)."""
+
+
 def _escaped(value: Any) -> Any:
     """Every string in a citation through the one escaping function (keys and numbers kept)."""
     if isinstance(value, str):
         return untrusted(value)
     if isinstance(value, dict):
-        return {k: _escaped(v) for k, v in value.items()}
+        return {k: v if k in _PROGRAM_PATHS else _escaped(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_escaped(v) for v in value]
     return value

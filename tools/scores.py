@@ -132,8 +132,10 @@ def _value_lines(ctx: ToolContext, outcome: Outcome) -> tuple[list[str], list[st
             lines.append(f"- {name}: {shown} [{eid}]")
         elif v.source == "assumed":
             lines.append(f"- {name}: {v.value} (assumed: {shown})")
-        else:
+        elif v.text.startswith(f"{name} = "):
             lines.append(f"- {name}: {_plain(v.value)} (reported, not recorded)")
+        else:  # a cut-off decided from a reported number
+            lines.append(f"- {name}: {_plain(v.value)} ({shown})")
     return lines, evidence
 
 
@@ -221,7 +223,8 @@ def calculate(
             this pneumonia") to get the fitting calculators and their parameters.
         ctx: The session's tool context (supplied by the agent, not by the model).
         reported: Values the clinician reported, by parameter name, e.g. {"confusion": false};
-            they are marked as reported, not recorded.
+            a cut-off such as heart_rate_gt_100 may be given as its number ("heart_rate": 96).
+            They are marked as reported, not recorded.
 
     Returns:
         The score, its interpretation and source, each value used with its citation, and any

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
+from rich.markdown import Markdown
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -15,7 +16,6 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.markdown import Markdown
 from rich.table import Table
 
 from agent.cli.app import app
@@ -179,6 +179,13 @@ def search(
     year_to: Annotated[int | None, typer.Option(help="Published in or before.")] = None,
     tag: Annotated[str | None, typer.Option(help="Specialty tag, e.g. cardiology.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid | dense | lexical.")] = "hybrid",
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand/--no-expand",
+            help="Add the conditions the question's findings suggest (as the agent does).",
+        ),
+    ] = True,
     store: StoreDir = None,
     chroma_url: ChromaUrl = None,
     embedding_model: EmbeddingModel = None,
@@ -186,6 +193,7 @@ def search(
 ) -> None:
     """Search the guideline store as the agent does, without a model."""
     from knowledge.guidelines import Filters, StoreError
+    from knowledge.guidelines.expansion import default_lexicon
 
     if mode not in ("hybrid", "dense", "lexical"):
         err.print(f"[red]Unknown mode[/red] {mode!r}: hybrid, dense or lexical.")
@@ -194,14 +202,20 @@ def search(
     guideline_store = _open(settings, create=False)
     filters = Filters(publisher=publisher, year_min=year_from, year_max=year_to, tag=tag)
     try:
-        hits = guideline_store.search(query, k=k, filters=filters, mode=cast("SearchMode", mode))
+        hits = guideline_store.search(
+            query, k=k, filters=filters, mode=cast("SearchMode", mode), expand=expand
+        )
     except StoreError as exc:
         err.print(f"[red]Search failed:[/red] {exc}")
         raise typer.Exit(1) from None
+    suggested = [c.name for c in default_lexicon().candidates(query)] if expand else []
     passages = [_passage(rank, hit) for rank, hit in enumerate(hits, start=1)]
     if as_json:
-        typer.echo(json.dumps({"query": query, "mode": mode, "passages": passages}))
+        shown = {"query": query, "mode": mode, "expanded_with": suggested, "passages": passages}
+        typer.echo(json.dumps(shown))
         return
+    if suggested:
+        console.print(f"Also searched for: {', '.join(suggested)}", style="dim", markup=False)
     if not passages:
         console.print("No passage found.")
         return

@@ -107,7 +107,10 @@ def _rewrite_references(node: Any, mapping: dict[str, str]) -> None:
 
 
 def _bundle_resources(bundle: dict[str, Any], name: str) -> Iterator[tuple[Any, str]]:
+    """Each entry's resource, references rewritten; an entry nested too deeply is named."""
     entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
+    deep = {id(e) for e in entries if _too_deep(e.get("resource"), MAX_DEPTH)}
+    entries = [e if id(e) not in deep else {"deep": True} for e in entries]
     mapping: dict[str, str] = {}
     for entry in entries:
         res, full = entry.get("resource"), entry.get("fullUrl")
@@ -117,9 +120,13 @@ def _bundle_resources(bundle: dict[str, Any], name: str) -> Iterator[tuple[Any, 
             if res.get("id"):
                 mapping[full] = f"{res['resourceType']}/{res['id']}"
     for number, entry in enumerate(entries, start=1):
+        where = f"{name} entry {number}"
+        if entry.get("deep"):
+            yield None, f"{where} (JSON nested deeper than {MAX_DEPTH} levels)"
+            continue
         resource = entry.get("resource")
         _rewrite_references(resource, mapping)
-        yield resource, f"{name} entry {number}"
+        yield resource, where
 
 
 def _encoding(path: Path) -> str:
@@ -144,14 +151,23 @@ def _too_deep(node: Any, limit: int = MAX_DEPTH) -> bool:
 
 
 def _parse(text: str, where: str) -> tuple[Any, str]:
-    """(data, where), or (None, where with the reason) for text that cannot be imported."""
+    """(data, where), or (None, where with the reason) for text that cannot be imported.
+
+    A Bundle's depth is checked entry by entry (:func:`_bundle_resources`), so one deep
+    entry costs only itself.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, f"{where} (invalid JSON: {exc.msg} at column {exc.colno})"
     except RecursionError:
         return None, f"{where} (JSON nested too deeply)"
-    if _too_deep(data):
+    if isinstance(data, dict) and data.get("resourceType") == "Bundle":
+        data_but_entries = {k: v for k, v in data.items() if k != "entry"}
+        deep = _too_deep(data_but_entries)
+    else:
+        deep = _too_deep(data)
+    if deep:
         return None, f"{where} (JSON nested deeper than {MAX_DEPTH} levels)"
     return data, where
 

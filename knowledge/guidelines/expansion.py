@@ -25,8 +25,9 @@ import yaml
 
 LEXICON = Path(__file__).resolve().parent / "data" / "findings.yaml"
 
-MIN_SCORE = 2.0
-"""Least summed weight of matched findings for a condition to be proposed."""
+MIN_SCORE = 3.0
+"""Least summed weight of matched findings for a condition to be proposed: one finding
+that only one or two conditions list is enough, one shared by three or more is not."""
 RELATIVE = 0.5
 """A candidate must reach this share of the best candidate's score."""
 MAX_CANDIDATES = 3

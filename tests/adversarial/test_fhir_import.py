@@ -187,3 +187,21 @@ def test_reading_any_bytes_never_raises(tmp_path: Path, data: bytes, suffix: str
         if resource is not None:
             with contextlib.suppress(MalformedResource):
                 validate(resource, where)
+
+
+def test_one_deep_entry_in_a_bundle_costs_only_itself(tmp_path: Path) -> None:
+    deep = json.loads('{"a": ' * 100 + "1" + "}" * 100)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": _patient("p1")},
+            {"resource": {**_obs("o1", "p1"), "extension": [deep]}},
+            {"resource": _obs("o2", "p1")},
+        ],
+    }
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    result = _import(tmp_path / "ehr.sqlite", str(path))
+    assert "bundle.json entry 2 (JSON nested deeper than 64 levels)" in result.output
+    assert "Imported 2 resources (1 Observation, 1 Patient), skipped 1" in result.output

@@ -219,10 +219,16 @@ def test_file_names_and_dicom_fields_are_escaped_in_image_labels() -> None:
     ledger = EvidenceLedger()
     name = f"{PAYLOADS[0]}.png"
     eid = ledger.cite(
-        "image", "sha", label=f"{name}, CT, {PAYLOADS[2]}", citation={"path": "x.png"}
+        "image",
+        "sha",
+        label=f"{name}, CT, {PAYLOADS[2]}",
+        citation={"path": "/data/<images>/x.png", "source_name": name, "dicom": {"d": PAYLOADS[6]}},
     )
     record = ledger.get(eid)
     assert record is not None
+    assert record["citation"]["path"] == "/data/<images>/x.png"  # the program's own path, kept
+    shown = {k: v for k, v in record["citation"].items() if k != "path"}
+    assert not _lower_counts(json.dumps(shown))  # file name, DICOM text: escaped
     message = HumanMessage(content="look", additional_kwargs={"image_ids": [eid]})
     (shown,) = with_images([message], {eid: record}, lambda r: "data:image/png;base64,AA==")
     text = " ".join(p["text"] for p in shown.content if isinstance(p, dict) and "text" in p)

@@ -172,3 +172,35 @@ def test_a_refused_connection_names_the_unreachable_model(face: str, tmp_path: P
         "model_unreachable: cannot connect to the model server"
     ), first.answer["model_error"]
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_service_answers_200_with_the_brief_never_500(stream: bool, tmp_path: Path) -> None:
+    """Through the real service (uvicorn) and the official openai client: a bad model
+    reply is the caller's 200 with the evidence brief, plain or streamed."""
+    import openai
+
+    from agent.server import create_app
+    from tests.loopback import ThreadedUvicorn
+
+    faults = ["stream_null_content", "non_json", "empty_choices", "cut_body"]
+    script = [step for fault in faults for step in (fault, "ok")]
+    with faulty(script, answer="Back to normal.") as model:
+        settings = Settings(base_url=model.base_url, data_dir=tmp_path / "data", connect_retries=0)
+        with ThreadedUvicorn(create_app(settings), lifespan="on") as service:
+            client = openai.OpenAI(base_url=service.url + "/v1", api_key="none", max_retries=0)
+            for fault in faults:
+                for expected in ("model_bad_reply", "Back to normal."):
+                    ask = [{"role": "user", "content": f"Chest pain ({fault})?"}]
+                    if stream:
+                        chunks = client.chat.completions.create(
+                            model="lingshu", messages=ask, stream=True
+                        )
+                        text = "".join(
+                            c.choices[0].delta.content or "" for c in chunks if c.choices
+                        )
+                    else:
+                        reply = client.chat.completions.create(model="lingshu", messages=ask)
+                        text = reply.choices[0].message.content or ""
+                    assert expected in text, (fault, text[:300])
+    assert model.served == script

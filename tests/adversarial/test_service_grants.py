@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 
 from agent.cli import app as cli
 from agent.server.auth import KeyRing, key_entry
+from agent.settings import Settings
 from tests.loopback import ThreadedUvicorn
-from tests.server.conftest import ServeProcess, ehr_path, make_service, serve_env
+from tests.server.conftest import ehr_path, make_service
 from tests.server.test_api import auth, data_url, png_bytes
 
 __all__ = ["ehr_path"]  # the fixture, shared with the service tests
@@ -91,38 +92,21 @@ def test_duplicate_key_names_are_refused_at_start_up(tmp_path: Path) -> None:
     assert "two API keys are named 'ward'" in result.output
 
 
-def test_serve_reads_the_keys_file_api_key_writes_under_data_dir(tmp_path: Path) -> None:
+def test_an_open_service_refuses_a_public_address_and_api_key_writes_the_default_file(
+    tmp_path: Path,
+) -> None:
     data = tmp_path / "elsewhere"
     env = _env(tmp_path)
-    # An open service refuses a public address unless told --insecure, and says why.
     refused = CliRunner().invoke(
         cli, ["serve", "--data-dir", str(data), "--host", "0.0.0.0"], env=env
     )
     assert refused.exit_code == 2 and "--insecure" in refused.output
     assert "OPEN SERVICE" in refused.output
-
     made = CliRunner().invoke(
         cli, ["api-key", "--name", "ward-9"], env=env | {"LINGSHU_DATA_DIR": str(data)}
     )
     assert made.exit_code == 0, made.output
-    key = made.stdout.strip().splitlines()[0]
-    assert (data / "api-keys.json").exists()
-
-    proc_env = serve_env(tmp_path)
-    del proc_env["LINGSHU_SERVER_API_KEYS_FILE"]
-    proc_env["LINGSHU_DATA_DIR"] = str(tmp_path / "not-this-one")
-    server = ServeProcess(proc_env, tmp_path / "serve.log", "--data-dir", str(data))
-    try:
-        ready = httpx.get(server.url + "/readyz", timeout=10).json()
-        assert ready["access"] == {"open": False, "keys": 1}
-        assert httpx.get(server.url + "/v1/sessions", timeout=10).status_code == 401
-        mine = httpx.post(server.url + "/v1/sessions", json={}, headers=auth(key), timeout=10)
-        assert mine.status_code == 201
-        assert (data / "sessions.sqlite").exists()
-        assert not (tmp_path / "not-this-one" / "sessions.sqlite").exists()
-    finally:
-        log = server.stop()
-    assert "1 API key(s) from" in log and str(data / "api-keys.json") in log
+    assert KeyRing.from_settings(Settings(data_dir=data)).identify(made.stdout.split()[0])
 
 
 def test_an_open_service_says_so_in_readyz(tmp_path: Path) -> None:

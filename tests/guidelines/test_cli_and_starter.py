@@ -59,6 +59,16 @@ def test_ingest_and_search_commands(tmp_path: Path) -> None:
     passages = json.loads(result.stdout)["passages"]
     assert [p["url"] for p in passages] == ["https://doi.org/10.1093/eurheartj/ehz405"]
 
+    question = "SOB and haemoptysis after a long flight, calf swelling"
+    result = runner.invoke(app, ["search", question, "--store", str(store), "--json"])
+    payload = json.loads(result.stdout)
+    assert payload["expanded_with"][0] == "pulmonary embolism"
+    assert payload["passages"][0]["title"] == "Pulmonary embolism"
+    result = runner.invoke(
+        app, ["search", question, "--store", str(store), "--json", "--no-expand"]
+    )
+    assert json.loads(result.stdout)["expanded_with"] == []
+
     result = runner.invoke(app, ["search", "anything", "--store", str(tmp_path / "none"), "--json"])
     assert result.exit_code == 2 and "no guideline store" in result.output
 

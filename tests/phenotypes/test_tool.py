@@ -98,3 +98,19 @@ def test_offered_for_a_multi_system_picture_or_when_asked() -> None:
     # framework-added messages (repairs) are not the clinician's words
     repair = HumanMessage("rare syndrome", additional_kwargs={"lingshu": "repair"})
     assert not offer_when({"messages": [repair, AIMessage("ok")]})
+
+
+def test_a_small_output_budget_shows_whole_candidates_and_says_what_is_left(
+    rare_store: Any,
+) -> None:
+    ctx = ToolContext(
+        ledger=EvidenceLedger(), patient_id=PID, ehr=rare_store, max_output_chars=1500
+    )
+    message = run(ctx, k=10)
+    assert len(message.content) <= 1500
+    shown = message.artifact["data"]["candidates"]
+    assert 1 <= len(shown) < 10 and "more candidates not shown" in message.content
+    # every id the result cites is in the text the model sees, and nothing else is cited
+    for eid in message.artifact["evidence"]:
+        assert f"[{eid}]" in message.content
+    assert len(ctx.ledger.ids("guideline")) == len(shown)

@@ -1,0 +1,69 @@
+"""``lingshu mcp``: the agent's tools and ``consult`` for MCP-speaking assistants."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent.cli.app import app
+from agent.cli.options import with_model_settings
+from agent.settings import Settings
+
+
+@app.command("mcp")
+@with_model_settings
+def mcp(
+    transport: Annotated[
+        Literal["stdio", "http"],
+        typer.Option(help="stdio (started by the assistant) or http (streamable HTTP at /mcp)."),
+    ] = "stdio",
+    patient: Annotated[
+        list[str] | None,
+        typer.Option(help="stdio: a patient this server may read (repeat); none: no record."),
+    ] = None,
+    host: Annotated[str, typer.Option(help="http: bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="http: port.")] = 8090,
+    log_level: Annotated[str, typer.Option(help="debug | info | warning | error.")] = "warning",
+    *,
+    settings: Settings,
+) -> None:
+    """Serve the agent's tools and `consult` over MCP (stdio or streamable HTTP).
+
+    Over stdio the server reads only the patients given with --patient. Over HTTP every
+    request presents an API key (`Authorization: Bearer <key>`, from `lingshu api-key`)
+    and reads only the patients its key grants; with no keys configured it binds only a
+    loopback address. Every record read is written to DATA_DIR/mcp-audit.jsonl.
+    """
+    from agent.mcp import LingshuMcp
+    from agent.server.auth import KeyRing
+
+    # stdout is the protocol channel over stdio: everything else goes to stderr.
+    console = Console(stderr=True, soft_wrap=True)
+    logging.basicConfig(level=log_level.upper())
+    if transport == "http":
+        try:
+            ring = KeyRing.from_settings(settings)
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/red] API keys: {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+        if ring.open and host not in ("127.0.0.1", "localhost", "::1"):
+            console.print(
+                f"[red]error:[/red] refusing to serve {escape(host)} with no API keys: "
+                "make one with `lingshu api-key --name NAME`"
+            )
+            raise typer.Exit(2)
+    server = LingshuMcp(settings, transport, stdio_patients=patient or ())
+    try:
+        if transport == "stdio":
+            server.server.run("stdio")
+            return
+        import uvicorn
+
+        console.print(f"[green]Lingshu MCP[/green] on http://{escape(host)}:{port}/mcp")
+        uvicorn.run(server.http_app(host), host=host, port=port, log_level=log_level)
+    finally:
+        server.close()
