@@ -138,7 +138,10 @@ def check_image_claim(
         return "unchecked", f"{views} has no pixel spacing to measure {smallest:g} mm against"
     best_id, best = min(per_pixel, key=lambda p: p[1])
     if smallest / best >= 3:
-        return "checked", f"{smallest:g} mm spans {smallest / best:.0f} pixels in {best_id} as shown"
+        return (
+            "checked",
+            f"{smallest:g} mm spans {smallest / best:.0f} pixels in {best_id} as shown",
+        )
     return "mismatch", (
         f"{smallest:g} mm is under 3 pixels in {best_id} as the model saw it "
         f"({best:.2f} mm per pixel); zoom into the region and cite the view"
@@ -152,7 +155,11 @@ ClaimPath = tuple[str, ...]
 def claims_of(differential: Mapping[str, Any]) -> Iterator[tuple[ClaimPath, str, list[str]]]:
     """(path, text, cited ids) of every finding and next step of a differential dict."""
     for n, finding in enumerate(differential.get("red_flags") or []):
-        yield ("red_flags", str(n)), str(finding.get("text", "")), list(finding.get("evidence") or [])
+        yield (
+            ("red_flags", str(n)),
+            str(finding.get("text", "")),
+            list(finding.get("evidence") or []),
+        )
     for d, dx in enumerate(differential.get("diagnoses") or []):
         for group in ("supporting", "against"):
             for n, finding in enumerate(dx.get(group) or []):
@@ -176,7 +183,9 @@ def prose_claims(text: str) -> list[tuple[str, list[str]]]:
     return out
 
 
-def annotate(differential: dict[str, Any], checks: Mapping[ClaimPath, ClaimVerdict]) -> dict[str, Any]:
+def annotate(
+    differential: dict[str, Any], checks: Mapping[ClaimPath, ClaimVerdict]
+) -> dict[str, Any]:
     """A copy of the differential dict with ``check`` beside every claim that was checked."""
     out = {**differential}
     out["red_flags"] = [dict(f) for f in differential.get("red_flags") or []]

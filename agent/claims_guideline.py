@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
@@ -43,7 +44,7 @@ _WORD_NUMBERS = {
     "once": "1", "twice": "2", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
 }  # fmt: skip
-_STOP = set(
+_STOP = set(  # noqa: SIM905 - a word list reads best as one string
     "the a an and or of in on at to for with by from is are be been being was were as that "
     "this these those it its their there than then when where which who whom whose what while "
     "should may can could would will shall must not no any all each every some more most less "
@@ -73,7 +74,20 @@ _ANTONYMS = [
     ("over", "under"),
     ("greater", "less"),
     ("at least", "at most"),
+    ("low-risk", "high-risk"),
+    ("raise", "lower"),
+    ("raises", "lowers"),
+    ("rises", "falls"),
+    ("continued", "stopped"),
+    ("started", "withheld"),
+    ("mild", "severe"),
+    ("benign", "malignant"),
+    ("sensitive", "insensitive"),
+    ("specific", "not specific"),
 ]
+_ORDER = re.compile(
+    r"(.{3,60}?)\b(?:preferred over|preferably|over|rather than|instead of)\b(.{3,60})", re.I
+)
 _POPULATIONS = {
     "children": ("child", "children", "paediatric", "pediatric", "infant", "adolescent"),
     "pregnancy": ("pregnan", "antenatal", "obstetric", "mid-trimester", "fetal", "fetus"),
@@ -122,7 +136,7 @@ def sentences(passage: str, windows: bool = True) -> list[str]:
     if not parts:
         return [passage]
     if windows:
-        parts += [f"{a} {b}" for a, b in zip(parts, parts[1:], strict=False)]
+        parts += [f"{a} {b}" for a, b in pairwise(parts)]
     return parts
 
 
@@ -149,7 +163,7 @@ def _stem(word: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Stems of the words that carry content (stop words, short words, numbers dropped)."""
-    return {_stem(w)[:7] for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP}
+    return {_stem(w)[:6] for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP}
 
 
 def _negations(text: str, other: str) -> int:
@@ -158,7 +172,7 @@ def _negations(text: str, other: str) -> int:
     count = 0
     for m in _NEGATION.finditer(text):
         scope = [w for w in _WORD.findall(text[m.end() :].lower()) if len(w) > 3 and w not in _STOP]
-        if {_stem(w)[:7] for w in scope[:3]} & theirs:
+        if {_stem(w)[:6] for w in scope[:3]} & theirs:
             count += 1
     return count
 
@@ -171,6 +185,18 @@ def acronyms(text: str) -> set[str]:
         for i in range(len(words) - size + 1):
             found.add("".join(w[0] for w in words[i : i + size]))
     return found
+
+
+def _order_clash(claim: str, sentence: str) -> str:
+    """``A over B`` in the claim where the sentence puts B over A."""
+    mine, theirs = _ORDER.search(claim), _ORDER.search(sentence)
+    if not mine or not theirs:
+        return ""
+    a, b = content_words(mine.group(1)), content_words(mine.group(2))
+    x, y = content_words(theirs.group(1)), content_words(theirs.group(2))
+    if (a & y) and (b & x) and not (a & x):
+        return "the claim reverses the order of preference the passage gives"
+    return ""
 
 
 def _direction_clash(claim: str, sentence: str) -> str:
@@ -202,7 +228,8 @@ def check_guideline_claim(
             "unsupported",
         )
     passage = next(t for g, t in passages if g == gid)
-    best_sentences = _best_sentences(claim, sentences(passage, False), config.scorer)
+    body = passage.split("\n", 1)[-1] if "\n" in passage else passage
+    best_sentences = _best_sentences(claim, sentences(body, False), config.scorer)
     for step in config.steps:
         problem = _step(step, claim, passage, best_sentences)
         if problem:
@@ -230,20 +257,21 @@ def _best_sentences(claim: str, candidates: list[str], scorer: SupportScorer) ->
 
 def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
     if step == "numbers":
-        stated = numbers(" ".join(best)) if best else numbers(passage)
-        stated |= numbers(passage.split("\n", 1)[0])  # the title and section line
-        missing = numbers(claim) - stated
+        head = numbers(passage.split("\n", 1)[0])  # the title and section line
+        wanted = numbers(claim) - head
+        missing = min((wanted - numbers(s) for s in best), key=len) if best else wanted
         if missing:
             said = ", ".join(sorted(numbers(best[0]))) if best else ""
             nearest = f" (its nearest sentence states {said})" if said else ""
-            return f"the claim states {', '.join(sorted(missing))}, which the passage does not{nearest}"
+            stated = ", ".join(sorted(missing))
+            return f"the claim states {stated}, which the passage does not{nearest}"
     elif step == "polarity" and best:
         top = best[0]
         mine, theirs = _negations(claim, top), _negations(top, claim)
         if mine % 2 != theirs % 2:
             which = "negates" if mine % 2 else "drops the negation of"
             return f"the claim {which} what the passage says ('{top[:90]}')"
-        clash = _direction_clash(claim, top)
+        clash = _direction_clash(claim, top) or _order_clash(claim, top)
         if clash:
             return clash
     elif step == "population":
@@ -300,4 +328,6 @@ def parse_judge_reply(text: str) -> str:
     except (json.JSONDecodeError, AttributeError):
         pass
     lowered = text.lower()
-    return next((x for x in ("contradicted", "unsupported", "supported") if x in lowered), "supported")
+    return next(
+        (x for x in ("contradicted", "unsupported", "supported") if x in lowered), "supported"
+    )

@@ -246,7 +246,9 @@ _CLAUSE = re.compile(r"[,;()]|\band\b|\bbut\b|\bwhile\b", re.I)
 _NO_ALLERGY = re.compile(
     r"\b(?:no known (?:drug )?allerg\w*|nkda|nka|no (?:drug )?allerg\w*|not allergic)\b", re.I
 )
-_CURRENT = re.compile(r"\b(?:active|ongoing|current(?:ly)?|takes|taking|on treatment|is on)\b", re.I)
+_CURRENT = re.compile(
+    r"\b(?:active|ongoing|current(?:ly)?|takes|taking|on treatment|is on)\b", re.I
+)
 _PAST = re.compile(
     r"\b(?:resolved|past|previous(?:ly)?|prior|former(?:ly)?|no longer|stopped|discontinued|"
     r"history of|in remission|was on|had been on)\b",
@@ -405,7 +407,7 @@ def series_shape(values: Sequence[float]) -> str:
 def check_record_claim(
     text: str, ids: Sequence[str], evidence: Mapping[str, EvidenceRecord]
 ) -> RecordCheck:
-    """Compare a claim with the record entries it cites (and, for absence, the whole record seen)."""
+    """Compare a claim with the record entries it cites (absence: with every entry seen)."""
     cited = [evidence[i] for i in ids if i in evidence and evidence[i]["kind"] == "ehr"]
     result = RecordCheck()
     if not cited:
@@ -452,7 +454,12 @@ def _check_status(text: str, cited: list[EvidenceRecord], result: RecordCheck) -
                 )
             else:
                 result.agree("status")
-        elif kind == "Condition" and status == "active" and past and "history of" not in clause.lower():
+        elif (
+            kind == "Condition"
+            and status == "active"
+            and past
+            and "history of" not in clause.lower()
+        ):
             result.disagree(
                 f"the claim says '{past.group(0)}'; {record['id']} records "
                 f"{c.get('display', 'the condition')} as active"
@@ -486,7 +493,9 @@ def _record_quantities(record: EvidenceRecord) -> list[tuple[float, float | None
         second = None
         text = str(c.get("value_text") or "")
         if "/" in text:
-            second = float(text.split("/")[1]) if text.split("/")[1].replace(".", "").isdigit() else None
+            second = (
+                float(text.split("/")[1]) if text.split("/")[1].replace(".", "").isdigit() else None
+            )
         return [(float(c["value"]), second, str(c.get("unit") or ""), str(c.get("code") or ""))]
     texts = " ".join(str(c.get(k) or "") for k in ("display", "dosage")) + " " + record["label"]
     return [(q.value, q.second, q.unit, "") for q in quantities(texts)]
@@ -532,7 +541,9 @@ def _check_dates(text: str, cited: list[EvidenceRecord], result: RecordCheck) ->
         if any(h.startswith(day) for h in held if h):
             result.agree("date")
         elif any(held):
-            shown = ", ".join(f"{r['id']} {str(_c(r).get('date') or 'undated')[:10]}" for r in cited)
+            shown = ", ".join(
+                f"{r['id']} {str(_c(r).get('date') or 'undated')[:10]}" for r in cited
+            )
             result.disagree(f"the claim gives the date {day}; the cited entries are dated {shown}")
     for clock in times(text):
         if any(h[11:16] == clock for h in held):
@@ -594,7 +605,9 @@ def _check_trend(
         series_text = " -> ".join(_num(v) for v in values)
         result.disagree(
             f"the claim says {said}; the {c.get('display', 'series')} values in this session are "
-            f"{series_text} {c.get('unit') or ''} ({shape}; latest {record['id']})".replace(" (", " (", 1)
+            f"{series_text} {c.get('unit') or ''} ({shape}; latest {record['id']})".replace(
+                " (", " (", 1
+            )
         )
         return
 
@@ -612,7 +625,9 @@ def _check_presence(
     seen = [r for r in evidence.values() if r["kind"] == "ehr"]
     if _NO_ALLERGY.search(text):
         allergies = [
-            r for r in seen if _c(r).get("resource_type") == "AllergyIntolerance" and not _is_no_allergy(r)
+            r
+            for r in seen
+            if _c(r).get("resource_type") == "AllergyIntolerance" and not _is_no_allergy(r)
         ]
         if allergies:
             names = ", ".join(f"{_c(r).get('display')} ({r['id']})" for r in allergies)
@@ -621,7 +636,7 @@ def _check_presence(
             result.agree("no known allergies")
     for m in _NOT_ON.finditer(text):
         target = m.group(1).lower()
-        for name, pattern in _CLASS_RE.items():
+        for pattern in _CLASS_RE.values():
             if not pattern.search(target):
                 continue
             active = [

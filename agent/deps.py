@@ -6,6 +6,7 @@ Kept apart from ``graph.py`` so the graph reads as nodes and wiring only.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -145,8 +146,10 @@ class Deps:
         from knowledge.redflags import screen
 
         patient = state.get("patient_id")
-        started = datetime.now(UTC).isoformat(timespec="seconds")
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
+        t0 = time.perf_counter()
         flags = screen(text, self.resources.ehr, patient)
+        ms = round((time.perf_counter() - t0) * 1000, 3)
         out = []
         for flag in flags:
             record = flag.to_dict()
@@ -169,6 +172,7 @@ class Deps:
                     "tool": "red_flag_screen",
                     "args": {},
                     "status": "ok",
+                    "ms": ms,
                     "patient_id": patient,
                     "resources": [
                         f"{r['resource_type']}/{r['id']}"

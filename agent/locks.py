@@ -21,6 +21,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,19 @@ class SessionBusy(RuntimeError):
     """Another turn of the same session is running."""
 
 
+@dataclass
+class _Local:
+    lock: threading.Lock
+    users: int = 0
+    """Turns holding or waiting for ``lock``."""
+
+
 class SessionLocks:
     """Per-session mutual exclusion; across workers with ``pg_conninfo`` or ``lock_file``."""
 
     def __init__(self, pg_conninfo: str | None = None, *, lock_file: Path | None = None) -> None:
         self._guard = threading.Lock()
-        self._local: dict[str, threading.Lock] = {}
+        self._local: dict[str, _Local] = {}
         self._pg_conninfo = pg_conninfo
         self._pg: Any = None
         self._pg_guard = threading.Lock()
@@ -59,42 +67,48 @@ class SessionLocks:
         """Hold the session's lock for the body, or raise SessionBusy after ``wait_s``."""
         deadline = time.monotonic() + wait_s
         local = self._local_lock(session_id)
-        if not local.acquire(timeout=max(0.0, wait_s)):
-            raise SessionBusy(_busy(session_id, wait_s))
         try:
-            key = _key(session_id)
-            self._shared_acquire(key, session_id, deadline, wait_s)
+            if not local.acquire(timeout=max(0.0, wait_s)):
+                raise SessionBusy(_busy(session_id, wait_s))
             try:
-                yield
+                key = _key(session_id)
+                self._shared_acquire(key, session_id, deadline, wait_s)
+                try:
+                    yield
+                finally:
+                    self._shared_release(key)
             finally:
-                self._shared_release(key)
+                local.release()
         finally:
-            local.release()
+            self._local_done(session_id)
 
     @asynccontextmanager
     async def ahold(self, session_id: str, wait_s: float) -> AsyncIterator[None]:
         """``hold`` for an event loop: waits by polling, never blocking the loop."""
         deadline = time.monotonic() + wait_s
         local = self._local_lock(session_id)
-        while not local.acquire(blocking=False):
-            if time.monotonic() >= deadline:
-                raise SessionBusy(_busy(session_id, wait_s))
-            await asyncio.sleep(POLL_S)
         try:
-            key = _key(session_id)
-            while not await self._atry_shared(key):
+            while not local.acquire(blocking=False):
                 if time.monotonic() >= deadline:
                     raise SessionBusy(_busy(session_id, wait_s))
                 await asyncio.sleep(POLL_S)
             try:
-                yield
+                key = _key(session_id)
+                while not await self._atry_shared(key):
+                    if time.monotonic() >= deadline:
+                        raise SessionBusy(_busy(session_id, wait_s))
+                    await asyncio.sleep(POLL_S)
+                try:
+                    yield
+                finally:
+                    if self._pg_conninfo is not None:
+                        await asyncio.to_thread(self._shared_release, key)
+                    else:
+                        self._shared_release(key)
             finally:
-                if self._pg_conninfo is not None:
-                    await asyncio.to_thread(self._shared_release, key)
-                else:
-                    self._shared_release(key)
+                local.release()
         finally:
-            local.release()
+            self._local_done(session_id)
 
     async def _atry_shared(self, key: int) -> bool:
         if self._pg_conninfo is not None:  # a round trip to the database
@@ -128,8 +142,28 @@ class SessionLocks:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     def _local_lock(self, session_id: str) -> threading.Lock:
+        """The session's in-process lock, counted: it is dropped when nobody holds it or
+        waits for it, so the table stays as small as the turns in progress."""
         with self._guard:
-            return self._local.setdefault(session_id, threading.Lock())
+            entry = self._local.get(session_id)
+            if entry is None:
+                entry = self._local[session_id] = _Local(threading.Lock())
+            entry.users += 1
+            return entry.lock
+
+    def _local_done(self, session_id: str) -> None:
+        with self._guard:
+            entry = self._local.get(session_id)
+            if entry is not None:
+                entry.users -= 1
+                if entry.users <= 0:
+                    del self._local[session_id]
+
+    @property
+    def in_use(self) -> int:
+        """How many sessions have a turn holding or waiting for their lock here."""
+        with self._guard:
+            return len(self._local)
 
     def _connection(self) -> Any:
         import psycopg

@@ -8,7 +8,6 @@ Nothing is silently fixed or dropped.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,6 @@ CodeChecker = Callable[[str], Any]
 
 SUPPORT_THRESHOLD = GuidelineCheck.threshold
 """Below this cosine similarity (all-MiniLM-L6-v2) a passage does not say the claim."""
-
 
 
 @dataclass

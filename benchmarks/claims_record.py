@@ -36,10 +36,14 @@ VITALS = set(loinc.VITAL_CODES) | {"85354-9"}
 
 def gather(store: Any, patient: str) -> dict[str, EvidenceRecord]:
     """Everything the EHR tools show for a patient, cited as a session would cite it."""
-    ctx = ToolContext(ledger=EvidenceLedger(), patient_id=patient, ehr=store, max_output_chars=40000)
+    ctx = ToolContext(
+        ledger=EvidenceLedger(), patient_id=patient, ehr=store, max_output_chars=40000
+    )
 
     def call(name: str, **args: Any) -> None:
-        TOOLS[name].invoke({"type": "tool_call", "id": "c", "name": name, "args": {**args, "ctx": ctx}})
+        TOOLS[name].invoke(
+            {"type": "tool_call", "id": "c", "name": name, "args": {**args, "ctx": ctx}}
+        )
 
     call("patient_summary")
     call("list_conditions", status="all")
@@ -61,7 +65,7 @@ def gather(store: Any, patient: str) -> dict[str, EvidenceRecord]:
     for code in sorted(labs - vitals):
         try:
             call("get_labs", name_or_loinc=code)
-        except Exception:  # noqa: BLE001 - a code the lab tool does not map is skipped
+        except Exception:  # a code the lab tool does not map is skipped
             continue
     return ctx.ledger.new_records
 

@@ -3,8 +3,11 @@
 One OpenAI-wire model server (tests/server/model_server.py, uvicorn in this process,
 no delay) answers; the client calls it N times in each way: ``acall_model`` (the
 service's plain turns: aiohttp lane, deadline as an asyncio timeout) and ``call_model``
-(CLI and SSE turns: the deadline adds a worker-thread hop). CPU time of the process per
-call (server included, the same in every row), median of R runs. Prints one JSON line.
+(CLI and SSE turns: the deadline adds a worker-thread hop). For the choice issue 16
+asks about, the same async call through the stock ``ChatOpenAI`` (public API only), with
+the SDK's default transport and with the SDK's public aiohttp client. CPU time of the
+process per call (server included, the same in every row), median of R runs. Prints
+one JSON line.
 
     .venv/bin/python benchmarks/model_call_cpu.py [--calls 300] [--repeats 3]
 """
@@ -25,7 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import openai
 from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
 
 from agent.models.calling import acall_model, call_model
 from agent.models.openai_backend import LingshuChatOpenAI
@@ -49,7 +54,7 @@ def _sync(model: LingshuChatOpenAI, calls: int, bounded: bool) -> float:
     return (time.process_time() - start) / calls * 1000
 
 
-def _async(model: LingshuChatOpenAI, calls: int, bounded: bool) -> float:
+def _async(model: Any, calls: int, bounded: bool) -> float:
     async def run() -> float:
         try:
             for _ in range(10):
@@ -59,9 +64,33 @@ def _async(model: LingshuChatOpenAI, calls: int, bounded: bool) -> float:
                 await acall_model(model, MESSAGES, **_bounds(bounded))
             return (time.process_time() - start) / calls * 1000
         finally:
-            await model.aclose_loop_client()
+            if isinstance(model, LingshuChatOpenAI):
+                await model.aclose_loop_client()
 
     return asyncio.run(run())
+
+
+def _stock(base_url: str, aiohttp: bool) -> Callable[[Any, int, bool], float]:
+    """A stock ChatOpenAI made inside the run's event loop (its client belongs to it)."""
+
+    def way(_: Any, calls: int, bounded: bool) -> float:
+        async def run() -> float:
+            http = openai.DefaultAioHttpClient() if aiohttp else openai.DefaultAsyncHttpxClient()
+            model = ChatOpenAI(
+                base_url=base_url, api_key="sk", model="m", max_retries=0, http_async_client=http
+            )
+            for _ in range(10):
+                await acall_model(model, MESSAGES, **_bounds(bounded))
+            start = time.process_time()
+            for _ in range(calls):
+                await acall_model(model, MESSAGES, **_bounds(bounded))
+            spent = (time.process_time() - start) / calls * 1000
+            await http.aclose()
+            return spent
+
+        return asyncio.run(run())
+
+    return way
 
 
 def main() -> None:
@@ -69,14 +98,17 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    ways: dict[str, tuple[Callable[[LingshuChatOpenAI, int, bool], float], bool]] = {
-        "async_unbounded": (_async, False),
-        "async_deadline_and_cap": (_async, True),
-        "sync_unbounded": (_sync, False),
-        "sync_deadline_and_cap": (_sync, True),
-    }
-    results: dict[str, list[float]] = {name: [] for name in ways}
+    results: dict[str, list[float]] = {}
     with DelayedModelServer(lambda _: "The answer.", 0.0) as server:
+        ways: dict[str, tuple[Callable[[Any, int, bool], float], bool]] = {
+            "async_unbounded": (_async, False),
+            "async_deadline_and_cap": (_async, True),
+            "sync_unbounded": (_sync, False),
+            "sync_deadline_and_cap": (_sync, True),
+            "stock_chatopenai_async_deadline": (_stock(server.base_url, False), True),
+            "stock_chatopenai_aiohttp_deadline": (_stock(server.base_url, True), True),
+        }
+        results = {name: [] for name in ways}
         model = LingshuChatOpenAI(
             base_url=server.base_url, api_key="sk", model="m", max_retries=0, max_reply_chars=4096
         )

@@ -105,7 +105,7 @@ class LingshuMcp:
     def _serve_tool(self, tool: BaseTool) -> None:
         fields = {
             name: info
-            for name, info in tool.get_input_schema().model_fields.items()
+            for name, info in getattr(tool.get_input_schema(), "model_fields", {}).items()
             if name != CONTEXT_ARG
         }
         reads = "patient" in (tool.metadata or {}).get("requires", ())

@@ -18,6 +18,7 @@ import asyncio
 import contextvars
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -137,20 +138,30 @@ async def acall_model(
     return _checked(reply, max_reply_chars)
 
 
+ABANDONED: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "lingshu_model_call_abandoned", default=None
+)
+"""Set in a call's worker once the turn stopped waiting for it: a streamed reply stops
+being read there (no token of it reaches the turn's stream after its brief)."""
+
+
 def _within(ask: Callable[[], Any], deadline: float) -> Any:
     """Run ``ask`` in a worker thread and wait for it until ``deadline`` at most.
 
     A synchronous HTTP read cannot be interrupted from outside: past the deadline the
-    turn goes on without it, and the worker ends on the request timeout it was given
-    (the time that was left), its reply dropped."""
+    turn goes on without it, its reply dropped. The worker ends on the request timeout
+    it was given (the time that was left) or, streaming, at its next chunk."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise _past_deadline()
+    abandoned = threading.Event()
     context = contextvars.copy_context()  # callbacks (token streaming) ride in it
+    context.run(ABANDONED.set, abandoned)
     future = _waiters.submit(context.run, ask)
     try:
         return future.result(timeout=left)
     except FutureTimeout:
+        abandoned.set()
         future.cancel()
         raise _past_deadline() from None
 

@@ -37,6 +37,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 from pydantic import PrivateAttr
 
+from agent.models.calling import ABANDONED
 from agent.models.errors import ModelReplyInvalid
 
 try:  # the HTTP types the openai client raises with: httpx2 from openai 3, httpx before
@@ -170,8 +171,11 @@ class LingshuChatOpenAI(ChatOpenAI):
         """The stock stream, read up to ``max_reply_chars``; a stream that carries no
         reply (no chunk, or neither text nor a tool call) is ``ModelReplyInvalid``."""
         cap = _StreamCap(self.max_reply_chars)
+        abandoned = ABANDONED.get()
         try:
             for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+                if abandoned is not None and abandoned.is_set():
+                    return  # the turn went on without this call: stop reading
                 yield from cap.take(chunk)
                 if cap.full:
                     return

@@ -68,6 +68,11 @@ _TURN_BODY = {
 }
 
 
+def named_patient(request: Request) -> str | None:
+    """The patient a request names in ``X-Lingshu-Patient`` (checked against the session's)."""
+    return request.headers.get("x-lingshu-patient") or None
+
+
 def service_of(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
@@ -104,7 +109,7 @@ async def get_session(request: Request, key: Key, session_id: str) -> dict[str, 
     service = service_of(request)
 
     def read() -> dict[str, Any]:
-        service.authorize(key, session_id)
+        service.authorize(key, session_id, named_patient(request))
         state = service.agent.state(session_id)
         answer = state.get("answer") or None
         return {
@@ -125,7 +130,7 @@ async def delete_session(request: Request, key: Key, session_id: str) -> Respons
     """Delete the session and all its checkpoints."""
     service = service_of(request)
     try:
-        await service.call(service.delete_session, key, session_id)
+        await service.call(service.delete_session, key, session_id, named_patient(request))
     except Exception as exc:
         status, message = error_status(exc)
         raise HTTPException(status, message) from exc
@@ -138,7 +143,7 @@ async def image(request: Request, key: Key, session_id: str, evidence_id: str) -
     service = service_of(request)
 
     def render() -> bytes:
-        service.authorize(key, session_id)
+        service.authorize(key, session_id, named_patient(request))
         record = (service.agent.state(session_id).get("evidence") or {}).get(evidence_id)
         if not record or record.get("kind") != "image":
             raise HTTPException(404, f"no image {evidence_id!r} in this session")

@@ -209,8 +209,8 @@ class Service:
             if row["patient_id"] is None or key.may_open(row["patient_id"])
         ]
 
-    def delete_session(self, key: ApiKey, session_id: str) -> None:
-        self.authorize(key, session_id)
+    def delete_session(self, key: ApiKey, session_id: str, patient_id: str | None = None) -> None:
+        self.authorize(key, session_id, patient_id)
         self.agent.delete(session_id)  # under the session's lock
         self.registry.remove(session_id)
 

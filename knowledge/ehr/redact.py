@@ -282,12 +282,17 @@ def _gap(between: str) -> bool:
 
 
 def _alternation(literals: list[str]) -> re.Pattern[str]:
+    """Exact strings, any case; one plain word (a town such as Bath or Reading) only as
+    written or in capitals, so "bed bath" keeps its word."""
     parts = []
     for text in sorted(literals, key=len, reverse=True):
         body = r"\s+".join(re.escape(w) for w in text.split())
         if re.fullmatch(r"[\d\s().+-]+", text):  # a phone number: any separators between digits
             digits = re.sub(r"\D", "", text)
             body = r"[\s().-]*".join(digits)
+        elif re.fullmatch(r"[^\W\d_]+", text):
+            forms = dict.fromkeys((text, text.upper(), text[:1].upper() + text[1:]))
+            body = "(?-i:" + "|".join(map(re.escape, forms)) + ")"
         parts.append(rf"(?<![\w]){body}(?![\w])")
     return re.compile("|".join(parts), re.IGNORECASE)
 

@@ -204,3 +204,15 @@ def test_the_service_answers_200_with_the_brief_never_500(stream: bool, tmp_path
                         text = reply.choices[0].message.content or ""
                     assert expected in text, (fault, text[:300])
     assert model.served == script
+
+
+def test_a_slow_stream_past_the_deadline_is_no_longer_read(tmp_path: Path) -> None:
+    """An SSE turn whose model streams a word every 0.2 s: at the deadline the turn gives
+    the brief, and the abandoned call stops reading (it does not stream on for 20 s)."""
+    with faulty(["slow_stream"]) as server:
+        agent = _agent(tmp_path, server, turn_deadline_s=1.0)
+        events = list(agent.stream("Chest pain?"))
+        (answer,) = [e for e in events if e["type"] == "answer"]
+        assert answer["produced_by"] == "evidence_brief"
+        assert answer["model_error"].startswith("model_timeout:")
+        assert server.hung_up.wait(5), "the abandoned call kept reading the stream"

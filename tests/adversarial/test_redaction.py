@@ -213,3 +213,17 @@ def test_labelled_notes_recall_and_precision() -> None:
             else:  # a name the record does not hold, or an everyday word standing alone
                 assert value not in known or value.lower() in COMMON_WORD_NAMES, (value, text)
     assert caught / total >= 0.9
+
+
+def test_everyday_words_that_are_names_or_towns_stay_when_used_as_words() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"given": ["May"], "family": "Brown"}],
+        "address": [{"line": ["3 High St"], "city": "Bath", "postalCode": "BA1 1AA"}],
+    }
+    redactor = Redactor(identity_of(patient))
+    text = "May Brown of Bath (BA1 1AA): brown sputum since May; needs help with a bath."
+    assert redactor.text(text) == (
+        "[name] [name] of [address] ([address]): brown sputum since May; needs help with a bath."
+    )
+    assert redactor.text("Mrs Brown, 3 high st.") == "Mrs [name], [address]."

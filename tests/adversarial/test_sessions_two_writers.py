@@ -124,3 +124,28 @@ def test_a_busy_session_is_refused_clearly_with_exit_code_2(tmp_path: Path) -> N
     assert result.exit_code == 2, result.output
     assert f"session {sid} is busy" in result.stderr
     assert agent.turns(sid) == []
+
+
+def test_the_lock_table_holds_only_turns_in_progress(tmp_path: Path) -> None:
+    from agent.locks import SessionLocks
+
+    locks = SessionLocks(lock_file=tmp_path / "sessions.locks")
+    for i in range(200):
+        with locks.hold(f"s{i}", 1.0):
+            assert locks.in_use == 1
+    assert locks.in_use == 0
+    order: list[str] = []
+    with locks.hold("same", 1.0):
+        waiter = threading.Thread(target=lambda: _hold_then(locks, order))
+        waiter.start()
+        time.sleep(0.2)
+        assert locks.in_use == 1 and order == []  # one session: one entry, held and waited on
+        order.append("first")
+    waiter.join(5)
+    assert order == ["first", "second"] and locks.in_use == 0
+    locks.close()
+
+
+def _hold_then(locks: Any, order: list[str]) -> None:
+    with locks.hold("same", 5.0):
+        order.append("second")

@@ -85,7 +85,10 @@ def test_cli_marks_the_misquoted_claim_in_json_and_plain_output(
         plain = consult(*base[:2], "--session", turn["session_id"], "Again?")
     out = " ".join(plain.stdout.replace("│", " ").split())
     assert "✗ 1 mismatch" in out and "✓ 1 checked" in out
-    assert re.search(r"normal at 5 ng/L \[E\d+\] ✗ mismatch: the claim says 5 ng/L, calls it normal; E\d+ is hs-Troponin T 96 ng/L \(high\)", out), out
+    assert re.search(
+        r"normal at 5 ng/L \[E\d+\] ✗ mismatch: the claim says 5 ng/L, calls it normal; E\d+ is hs-Troponin T 96 ng/L \(high\)",
+        out,
+    ), out
 
 
 def test_service_answer_carries_the_verdict_beside_the_claim(
@@ -113,4 +116,6 @@ def test_service_answer_carries_the_verdict_beside_the_claim(
     assert chat.status_code == 200, chat.text
     content = chat.json()["choices"][0]["message"]["content"]
     assert "✗ 1 mismatch" in content
-    assert re.search(r"normal at 5 ng/L \[E\d+\] \*\*✗ mismatch\*\*: the claim says 5 ng/L", content)
+    assert re.search(
+        r"normal at 5 ng/L \[E\d+\] \*\*✗ mismatch\*\*: the claim says 5 ng/L", content
+    )

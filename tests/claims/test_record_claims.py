@@ -44,13 +44,36 @@ def test_the_misquoted_troponin_is_a_mismatch_that_says_what_the_entry_holds(
     [
         ("chest-pain", "Creatinine 1.1 mmol/L", ["Observation/chest-pain-obs-30"], "mmol/L"),
         ("sepsis", "Lactate rising, 4.1 mmol/L", ["Observation/sepsis-obs-14"], "1.7"),
-        ("heart-failure", "Not on anticoagulants", ["MedicationRequest/heart-failure-med-10"], "Apixaban"),
-        ("sepsis", "No known allergies", ["AllergyIntolerance/sepsis-allergy-9"], "Sulfamethoxazole"),
+        (
+            "heart-failure",
+            "Not on anticoagulants",
+            ["MedicationRequest/heart-failure-med-10"],
+            "Apixaban",
+        ),
+        (
+            "sepsis",
+            "No known allergies",
+            ["AllergyIntolerance/sepsis-allergy-9"],
+            "Sulfamethoxazole",
+        ),
         ("stroke", "Currently takes warfarin", ["MedicationRequest/stroke-med-10"], "stopped"),
         ("stroke", "Active upper gastrointestinal bleed", ["Condition/stroke-cond-6"], "resolved"),
-        ("appendicitis", "Temperature 38 °C on 12 July 2026", ["Observation/appendicitis-obs-15"], "2026-07-02"),
+        (
+            "appendicitis",
+            "Temperature 38 °C on 12 July 2026",
+            ["Observation/appendicitis-obs-15"],
+            "2026-07-02",
+        ),
     ],
-    ids=["unit", "direction", "absence-of-drug", "absence-of-allergy", "stopped", "resolved", "date"],
+    ids=[
+        "unit",
+        "direction",
+        "absence-of-drug",
+        "absence-of-allergy",
+        "stopped",
+        "resolved",
+        "date",
+    ],
 )
 def test_each_class_of_mismatch_is_caught(
     store: EmbeddedFhirStore, patient: str, claim: str, keys: list[str], said: str
@@ -67,7 +90,11 @@ def test_an_entry_entered_in_error_supports_nothing() -> None:
         "key": "Condition/x",
         "label": "Condition Asthma (2020-01-01)",
         "excerpt": "Asthma",
-        "citation": {"resource_type": "Condition", "display": "Asthma", "status": "entered-in-error"},
+        "citation": {
+            "resource_type": "Condition",
+            "display": "Asthma",
+            "status": "entered-in-error",
+        },
     }
     verdict = check_claim("Known asthma", ["E1"], {"E1": record})  # type: ignore[dict-item]
     assert verdict.status == "mismatch" and "entered in error" in verdict.reason

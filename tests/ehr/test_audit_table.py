@@ -48,9 +48,8 @@ def test_audit_lists_model_calls_repairs_arguments_and_durations(tmp_path: Path)
     assert tools.index("repair") > tools.index("model")
     labs = entries[tools.index("get_labs")]
     assert labs["args"] == {"name_or_loinc": "troponin"} and labs["ms"] > 0
-    assert all(
-        e["ms"] > 0 for e in entries if e["tool"] in {"model", "get_labs", "patient_summary"}
-    )
+    timed = {"model", "get_labs", "patient_summary", "red_flag_screen"}
+    assert all(e["ms"] > 0 for e in entries if e["tool"] in timed)
     repair = entries[tools.index("repair")]
     assert any("name_or_loinc" in p for p in repair["args"]["problems"])
 

@@ -36,6 +36,7 @@ FAULTS = (
     "huge",
     "huge_stream",
     "slow_drip",
+    "slow_stream",
     "status_500",
     "not_http",
 )
@@ -53,6 +54,7 @@ class FaultyModelServer:
         self.served: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.released = threading.Event()  # set on stop: hung handlers return
+        self.hung_up = threading.Event()  # the client stopped reading a slow stream
         self.huge_bytes = 20 * 1024 * 1024
         self._http = ThreadedHTTP(self._handler(), "/v1")
 
@@ -184,6 +186,27 @@ class FaultyModelServer:
                         self.wfile.flush()
                     except OSError:
                         return
+
+            def _slow_stream(self, body: dict[str, Any]) -> None:
+                """A streamed reply of one word every 0.2 s for 20 s."""
+                if not body.get("stream"):
+                    self._slow_drip(body)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for _ in range(100):
+                    frame = f"data: {json.dumps(_chunk({'content': 'word '}))}\n\n".encode()
+                    try:
+                        self.wfile.write(f"{len(frame):x}\r\n".encode() + frame + b"\r\n")
+                        self.wfile.flush()
+                    except OSError:
+                        server.hung_up.set()
+                        return
+                    if server.released.wait(0.2):
+                        return
+                self.close_connection = True
 
             def _status_500(self, body: dict[str, Any]) -> None:
                 error = {"error": {"message": "CUDA out of memory", "type": "InternalServerError"}}

@@ -124,14 +124,28 @@ def test_langgraph_dev_runs_the_agent_with_its_stores_and_tools(tmp_path: Path) 
 
 
 def test_a_store_that_cannot_be_opened_is_a_warning_in_every_answer(tmp_path: Path) -> None:
+    """Never dropped in silence: the answer, /readyz and `lingshu doctor` all say it."""
+    from typer.testing import CliRunner
+
+    from agent.cli import app
+    from agent.server import create_app
+    from tests.loopback import ThreadedUvicorn
+
     data = tmp_path / "data"
     data.mkdir()
     (data / "ehr.sqlite").write_bytes(b"not a database " * 20)
     with serving([{"content": "An answer without the record."}]) as model:
-        agent = Lingshu(Settings(data_dir=data, base_url=model.base_url))
+        settings = Settings(data_dir=data, base_url=model.base_url)
+        agent = Lingshu(settings)
         result = agent.ask("Chest pain?")
+        with ThreadedUvicorn(create_app(settings), lifespan="on") as service:
+            ready = httpx.get(service.url + "/readyz", timeout=30).json()
     assert result.answer["produced_by"] == "model"
     (warning,) = [w for w in result.answer["warnings"] if "unavailable" in w]
     assert warning.startswith("store unavailable, its tools not offered: ehr:")
     assert "not a database" in warning
     assert json.dumps(agent.resources.problems).count("ehr") == 1
+    assert ready["stores"]["ehr"] is False
+    assert any("not a database" in p for p in ready["stores"]["problems"])
+    doctor = CliRunner().invoke(app, ["doctor", "--data-dir", str(data)])
+    assert "not a database" in " ".join(doctor.stdout.split()), doctor.stdout
