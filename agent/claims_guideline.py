@@ -44,15 +44,16 @@ _WORD_NUMBERS = {
     "once": "1", "twice": "2", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
 }  # fmt: skip
-_STOP = set(  # noqa: SIM905 - a word list reads best as one string
+_STOP_WORDS = (
     "the a an and or of in on at to for with by from is are be been being was were as that "
     "this these those it its their there than then when where which who whom whose what while "
     "should may can could would will shall must not no any all each every some more most less "
     "least other such only also usually often generally about above below after before between "
     "into over under within without per via has have had do does did patient patients people "
     "adults adult person recommended recommend suggested suggests suggest considered consider "
-    "used use using given give needed need needs required requires require first initial".split()
+    "used use using given give needed need needs required requires require first initial"
 )
+_STOP = set(_STOP_WORDS.split())
 _ANTONYMS = [
     ("increase", "decrease"),
     ("increased", "decreased"),

@@ -15,8 +15,15 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 _DOI = re.compile(r"^(?:doi:\s*|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
-_HTTP = re.compile(r"^https?://", re.IGNORECASE)
-_BAD_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f\\<>\"'`]")
+_HTTP = re.compile(r"^https?://(?![/\\])", re.IGNORECASE)
+"""An http(s) scheme and two slashes, then the host (a browser reads ``https:///h`` as ``h``)."""
+# Controls, whitespace, quotes, brackets, and the invisible or direction-changing characters
+# (no-break and zero-width spaces, soft hyphen, line separators, bidi overrides, BOM) that
+# can hide or reorder what a reader sees of an address.
+_BAD_CHARS = re.compile(
+    r"[\x00-\x20\x7f-\x9f\\<>\"'`\u00a0\u00ad\u061c\u1680\u180e\u2000-\u200f"
+    r"\u2028-\u202f\u205f-\u206f\u3000\ufeff]"
+)
 _ENCODE = str.maketrans({"(": "%28", ")": "%29", "[": "%5B", "]": "%5D"})
 
 

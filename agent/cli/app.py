@@ -119,7 +119,7 @@ class _LazyCommand(TyperCommand):
         self,
         info_name: str | None,
         args: list[str],
-        parent: typer.Context | None = None,
+        parent: Any = None,
         **extra: Any,
     ) -> Any:
         real = load_command(self.name or "")

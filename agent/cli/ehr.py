@@ -86,8 +86,8 @@ def import_(
     store.close()
     for warning in report.warnings[:_SHOWN_WARNINGS]:
         err.print(f"[yellow]skipped[/yellow] {warning}")
-    if len(report.warnings) > _SHOWN_WARNINGS:
-        err.print(f"[yellow]... and {len(report.warnings) - _SHOWN_WARNINGS} more skipped[/yellow]")
+    if report.skipped > _SHOWN_WARNINGS:
+        err.print(f"[yellow]... and {report.skipped - _SHOWN_WARNINGS} more skipped[/yellow]")
     kinds = ", ".join(f"{n} {t}" for t, n in sorted(report.by_type.items()))
     console.print(
         f"Imported [bold]{report.imported}[/bold] resources ({kinds or 'none'}), "

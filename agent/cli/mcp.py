@@ -44,6 +44,8 @@ def mcp(
     # stdout is the protocol channel over stdio: everything else goes to stderr.
     console = Console(stderr=True, soft_wrap=True)
     logging.basicConfig(level=log_level.upper())
+    if transport == "stdio":  # keys play no part over stdio: the --patient list is the grant
+        logging.getLogger("agent.server.service").setLevel(logging.ERROR)
     if transport == "http":
         try:
             ring = KeyRing.from_settings(settings)

@@ -215,10 +215,15 @@ class LingshuMcp:
             result = await service.call(
                 service.agent.ask, question, session_id=session_id, mode=mode
             )
-        except HTTPException as exc:
-            raise ToolError(str(exc.detail)) from None
-        except (InputError, UnknownSession, SessionBusy, ValueError) as exc:
-            raise ToolError(str(exc)) from None
+        except (HTTPException, InputError, UnknownSession, SessionBusy, ValueError) as exc:
+            why = str(exc.detail) if isinstance(exc, HTTPException) else str(exc)
+            asked = {"session_id": session_id, "mode": mode}
+            self.gate.audit(key, _refusal("consult", asked, patient_id, why))
+            raise ToolError(why) from None
+        # the records the turn read are audited in the session (`lingshu audit SESSION`)
+        bound = (await service.call(service.agent.state, session_id)).get("patient_id")
+        entry = {"tool": "consult", "args": {"session_id": session_id, "mode": mode}}
+        self.gate.audit(key, entry | {"status": "ok", "patient_id": bound, "resources": []})
         return f"Session {session_id} (pass it as session_id to continue)\n\n{result.text}"
 
     async def list_patients(self, mcp_context: Context) -> str:

@@ -161,7 +161,7 @@ async def turn(request: Request, key: Key, session_id: str) -> Response:
     """Run one turn: JSON answer, or with ``Accept: text/event-stream`` its steps as SSE."""
     service = service_of(request)
     text, uploads, mode, patient_id = await _read_turn(request)
-    patient_id = _one_patient(patient_id, request.headers.get("x-lingshu-patient"))
+    patient_id = _one_patient(patient_id, named_patient(request))
     s = service.settings
     check_uploads(uploads, max_images=s.max_images_per_turn, max_pixels=s.server_max_image_pixels)
     if "text/event-stream" in request.headers.get("accept", ""):

@@ -56,9 +56,17 @@ _BOMS = (
 )
 
 
+MAX_WARNINGS = 1000
+"""Skips named (kept and logged) per import; the count goes on past it. A file of a million
+bad lines costs a million counts, not a million log lines and kept strings."""
+
+
 @dataclass
 class ImportReport:
-    """What one import did: counts and the warnings (each names the skipped resource)."""
+    """What one import did: counts and the warnings (each names the skipped resource).
+
+    ``warnings`` holds the first :data:`MAX_WARNINGS` skips; ``skipped`` counts them all.
+    """
 
     imported: int = 0
     skipped: int = 0
@@ -66,14 +74,17 @@ class ImportReport:
     by_type: dict[str, int] = field(default_factory=dict)
 
     def skip(self, warning: str) -> None:
-        log.warning("skipped %s", warning)
         self.skipped += 1
-        self.warnings.append(warning)
+        if len(self.warnings) < MAX_WARNINGS:
+            log.warning("skipped %s", warning)
+            self.warnings.append(warning)
+        elif self.skipped == MAX_WARNINGS + 1:
+            log.warning("more than %d skipped: the rest are counted, not named", MAX_WARNINGS)
 
     def add(self, other: ImportReport) -> None:
         self.imported += other.imported
         self.skipped += other.skipped
-        self.warnings.extend(other.warnings)
+        self.warnings.extend(other.warnings[: max(0, MAX_WARNINGS - len(self.warnings))])
         for rtype, n in other.by_type.items():
             self.by_type[rtype] = self.by_type.get(rtype, 0) + n
 

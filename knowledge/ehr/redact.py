@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import contextlib
 import re
 from collections.abc import Iterable, Sequence
@@ -65,7 +66,11 @@ _DATE_VALUE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T[\d:.+\-Z]*)?)?)?$")
 _TITLES = {"dr", "mr", "mrs", "ms", "miss", "prof", "md", "rn", "np", "pa", "do", "jr", "sr"}
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (EMAIL, re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
-    (SSN, re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    (SSN, re.compile(r"\b\d{3}([- ])\d{2}\1\d{4}\b")),
+    (
+        SSN,
+        re.compile(r"(?i:\b(?:SSN|social security (?:number|no\.?))\s*[:#]?\s*)(?P<value>\d{9})\b"),
+    ),
     (
         IDENTIFIER,
         re.compile(
@@ -79,6 +84,14 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"(?<![\w/.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w/-])"
         ),
+    ),
+    (  # international: +44 7700 900123, +33 1 23 45 67 89, +49 (30) 1234567
+        PHONE,
+        re.compile(r"(?<![\w+])\+\d{1,3}(?:[\s.-]?\(?\d{1,5}\)?){2,5}(?![\w/-])"),
+    ),
+    (  # national with a trunk 0: 07700 900123, 020 7946 0958, 0161-496-0000
+        PHONE,
+        re.compile(r"(?<![\w/.-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-])"),
     ),
     (
         PHONE,
@@ -211,6 +224,8 @@ class Redactor:
         ]
         names = sorted(identity.names, key=len, reverse=True)
         forms = {f for n in names for f in (n, n.upper(), n[:1].upper() + n[1:].lower())}
+        # a name that is no everyday word is a name in any case ("quennell, alexandra")
+        forms |= {n.lower() for n in names if n.lower() not in COMMON_WORD_NAMES and len(n) >= 4}
         self._names = (
             re.compile(
                 r"(?<![\w])(?:"
@@ -233,6 +248,8 @@ class Redactor:
         for kind, pattern in _PATTERNS:
             for m in pattern.finditer(text):
                 group = "value" if "value" in pattern.groupindex else 0
+                if kind == PHONE and sum(c.isdigit() for c in m.group(group)) < 7:
+                    continue  # "+2 3 4" in an examination is no phone number
                 found.append(Span(m.start(group), m.end(group), kind))
         if self._names is not None:
             found += _names(text, [(m.start(), m.end()) for m in self._names.finditer(text)])
@@ -290,6 +307,13 @@ def _alternation(literals: list[str]) -> re.Pattern[str]:
         if re.fullmatch(r"[\d\s().+-]+", text):  # a phone number: any separators between digits
             digits = re.sub(r"\D", "", text)
             body = r"[\s().-]*".join(digits)
+            if len(digits) > 10:  # the country code may be left out: +1-555-... as 555...
+                national = r"[\s().-]*".join(digits[-10:])
+                body = f"(?:{body}|{national})"
+        elif re.fullmatch(r"[A-Za-z0-9]{1,5}(?: [A-Za-z0-9]{1,5})+", text) and re.search(
+            r"\d", text
+        ):  # a postal code: "DM4 7QT" also as "DM47QT"
+            body = r"\s*".join(re.escape(w) for w in text.split())
         elif re.fullmatch(r"[^\W\d_]+", text):
             forms = dict.fromkeys((text, text.upper(), text[:1].upper() + text[1:]))
             body = "(?-i:" + "|".join(map(re.escape, forms)) + ")"
@@ -304,8 +328,12 @@ def _birth_date_pattern(born: date | None) -> re.Pattern[str] | None:
     month = _MONTHS[m - 1]
     months = rf"(?:{month}|{month[:3]}\.?)"
     day = rf"0?{d}(?:st|nd|rd|th)?"
+    yy = rf"(?:{y}|'?{y % 100:02d})"
     forms = [
-        rf"{y}-{m:02d}-{d:02d}",
+        rf"{y}[-/.]?0?{m}[-/.]?0?{d}" if m > 9 and d > 9 else rf"{y}[-/.]0?{m}[-/.]0?{d}",
+        rf"{y}{m:02d}{d:02d}",
+        rf"{day}[\s/-]+{months}[\s/-]+{yy}",
+        rf"{months}\s+{day},?\s+'?{y % 100:02d}",
         rf"0?{d}[/.-]0?{m}[/.-](?:{y}|{y % 100:02d})",
         rf"0?{m}[/.-]0?{d}[/.-](?:{y}|{y % 100:02d})",
         rf"{day}\s+(?:of\s+)?{months},?\s+{y}",
@@ -343,8 +371,10 @@ def _walk(node: Any, redactor: Redactor, key: str) -> Any:
             out[k] = _walk(v, redactor, k)
         else:
             out[k] = v
-    if "data" in out and str(out.get("contentType") or "text/plain").startswith("text/"):
-        out["data"] = _redacted_base64(out["data"], redactor)
+    if "data" in out and _TEXTUAL.match(str(out.get("contentType") or "text/plain")):
+        out["data"] = _redacted_base64(out["data"], redactor, str(out.get("contentType") or ""))
+        if out.get("contentType") and "charset" in str(out["contentType"]).lower():
+            out["contentType"] = _CHARSET.sub("charset=utf-8", str(out["contentType"]))
     return out
 
 
@@ -357,9 +387,35 @@ def _string(value: str, redactor: Redactor) -> str:
     return redactor.text(value)
 
 
-def _redacted_base64(data: Any, redactor: Redactor) -> Any:
+_TEXTUAL = re.compile(
+    r"(?i)\s*(?:text/|application/(?:[\w.-]+\+)?(?:json|xml)\b|application/xhtml)"
+)
+_CHARSET = re.compile(r"(?i)charset\s*=\s*[\"']?[\w.:-]+[\"']?")
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decoded(raw: bytes, content_type: str) -> str:
+    """Attachment bytes as text: by BOM, else the declared charset, else UTF-8."""
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return raw.decode(codec, errors="replace")
+    charset = re.search(r"(?i)charset\s*=\s*[\"']?([\w.:-]+)", content_type)
+    if charset:
+        with contextlib.suppress(LookupError):
+            return raw.decode(charset.group(1), errors="replace")
+    return raw.decode("utf-8", errors="replace")
+
+
+def _redacted_base64(data: Any, redactor: Redactor, content_type: str = "") -> Any:
+    """The attachment redacted and re-encoded as UTF-8 (whatever its encoding was)."""
     try:
-        text = base64.b64decode(str(data), validate=False).decode("utf-8", errors="replace")
+        text = _decoded(base64.b64decode(str(data), validate=False), content_type)
     except (binascii.Error, ValueError):
         return data
     return base64.b64encode(redactor.text(text).encode("utf-8")).decode("ascii")

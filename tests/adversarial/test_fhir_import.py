@@ -205,3 +205,29 @@ def test_one_deep_entry_in_a_bundle_costs_only_itself(tmp_path: Path) -> None:
     result = _import(tmp_path / "ehr.sqlite", str(path))
     assert "bundle.json entry 2 (JSON nested deeper than 64 levels)" in result.output
     assert "Imported 2 resources (1 Observation, 1 Patient), skipped 1" in result.output
+
+
+def test_a_file_of_many_bad_lines_is_counted_not_named_past_a_bound(
+    tmp_path: Path, caplog: Any
+) -> None:
+    """Red team: 1,000,000 one-byte bad lines logged a million warnings (75 MB on stderr,
+    231 MB of memory); the names are now bounded, the count stays true, the good line imports."""
+    from knowledge.ehr.embedded import MAX_WARNINGS
+
+    bad = MAX_WARNINGS + 1500
+    path = tmp_path / "tiny.ndjson"
+    path.write_text("x\n" * bad + json.dumps(_patient("pt")) + "\n", encoding="utf-8")
+    db = tmp_path / "ehr.sqlite"
+    with caplog.at_level("WARNING", logger="knowledge.ehr.embedded"):
+        run = _import(db, str(path))
+    assert run.exit_code == 0, run.output
+    assert f"Imported 1 resources (1 Patient), skipped {bad}," in run.output
+    assert f"... and {bad - 20} more skipped" in run.output
+    assert len(caplog.records) <= MAX_WARNINGS + 1
+    assert "the rest are counted, not named" in caplog.text
+    store = EmbeddedFhirStore(db)
+    report = store.import_file(path)
+    assert report.skipped == bad and len(report.warnings) == MAX_WARNINGS
+    assert report.warnings[0] == "tiny.ndjson line 1 (invalid JSON: Expecting value at column 1)"
+    assert store.patient("pt") is not None
+    store.close()

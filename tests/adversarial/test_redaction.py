@@ -227,3 +227,116 @@ def test_everyday_words_that_are_names_or_towns_stay_when_used_as_words() -> Non
         "[name] [name] of [address] ([address]): brown sputum since May; needs help with a bath."
     )
     assert redactor.text("Mrs Brown, 3 high st.") == "Mrs [name], [address]."
+
+
+# Tried by the red team after the first fix: the record's own identifiers written in other
+# forms, and in fields the first test did not fill. Each one reached the EHR layer's output
+# before the fix ("07-Mar-1956", "19560307", "5552013344", "DM47QT", "quennell", a UTF-16
+# note, SSNs with spaces, international and trunk-0 phone numbers).
+OTHER_FORMS = (
+    "born 07-Mar-1956",
+    "DOB 19560307",
+    "DOB 1956/03/07",
+    "DOB 1956.03.07",
+    "DOB 7 Mar 56",
+    "DOB Mar. 7th, '56",
+    "call 5552013344",
+    "call +1 (555) 201 3344",
+    "postcode DM47QT",
+    "quennell, alexandra",
+    "SSN 123 45 6789",
+    "SSN: 123456789",
+    "daughter on +44 7700 900123",
+    "neighbour 07700 900123",
+)
+OTHER_SECRETS = ("1956", "201", "3344", "DM4", "7QT", "quennell", "alexandra", "6789", "900123")
+
+
+def _other_record(pid: str) -> list[dict[str, Any]]:
+    ref = {"reference": f"Patient/{pid}"}
+    forms = "; ".join(OTHER_FORMS)
+    return [
+        {
+            "resourceType": "Patient",
+            "id": pid,
+            "birthDate": "1956-03-07",
+            "name": [{"given": ["Alexandra"], "family": "Quennell"}],
+            "telecom": [{"system": "phone", "value": "+1-555-201-3344"}],
+            "address": [{"line": ["12 Larch Close"], "city": "Dunmore", "postalCode": "DM4 7QT"}],
+        },
+        {
+            "resourceType": "DocumentReference",
+            "id": f"{pid}-utf16",
+            "status": "current",
+            "subject": ref,
+            "date": "2026-03-02T08:00:00Z",
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain",
+                        "title": "Chest pain note",
+                        "data": base64.b64encode(f"Chest pain. {forms}".encode("utf-16")).decode(),
+                    }
+                }
+            ],
+        },
+        {
+            "resourceType": "Observation",
+            "id": f"{pid}-o1",
+            "status": "final",
+            "subject": ref,
+            "code": {
+                "coding": [{"system": "http://loinc.org", "code": "67151-1"}],
+                "text": "hs-TnT",
+            },
+            "effectiveDateTime": "2026-03-02T08:05:00Z",
+            "valueQuantity": {"value": 40, "unit": "ng/L"},
+            "note": [{"text": forms}],
+        },
+        {
+            "resourceType": "Condition",
+            "id": f"{pid}-c1",
+            "subject": ref,
+            "code": {"text": "Chest pain"},
+            "note": [{"text": forms}],
+        },
+        {
+            "resourceType": "DiagnosticReport",
+            "id": f"{pid}-dr1",
+            "status": "final",
+            "subject": ref,
+            "code": {"text": "Chest X-ray"},
+            "conclusion": f"Clear lungs. {forms}",
+        },
+        {
+            "resourceType": "Encounter",
+            "id": f"{pid}-enc1",
+            "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "EMER"},
+            "subject": ref,
+            "reasonCode": [{"text": f"Chest pain. {forms}"}],
+        },
+    ]
+
+
+def test_the_records_identifiers_in_other_forms_and_fields_are_redacted(tmp_path: Path) -> None:
+    from knowledge.ehr.redacting import redacting
+
+    pid = "forms"
+    raw = EmbeddedFhirStore(tmp_path / "ehr.sqlite")
+    assert raw.import_file(write_bundle(tmp_path / "b.json", _other_record(pid))).skipped == 0
+    store = redacting(raw)
+    left = []
+    for rtype in ("Observation", "Condition", "DiagnosticReport", "Encounter", "DocumentReference"):
+        found = store.search(rtype, pid)
+        assert found, rtype
+        text = json.dumps(found, ensure_ascii=False)
+        for doc in found:
+            for content in doc.get("content") or []:
+                text += base64.b64decode(content["attachment"]["data"]).decode("utf-8")
+        left += [(rtype, s) for s in OTHER_SECRETS if s.lower() in text.lower()]
+    assert left == []
+    note = str(call(context(raw, pid), "search_notes", query="chest pain").content)
+    assert "Chest pain" in note and "[birth date]" in note and "[phone]" in note
+    assert [s for s in OTHER_SECRETS if s.lower() in note.lower()] == []
+    raw.close()

@@ -83,6 +83,15 @@ def test_every_face_refuses_another_patient_for_a_session(tmp_path: Path, ehr_pa
             assert {"chest-pain", "sepsis", sid} <= set(
                 res.json()["detail"].replace(",", " ").split()
             )
+        # Reading, an image of, or deleting the session while naming another patient.
+        other = {"X-Lingshu-Patient": "sepsis"}
+        for method, path in [
+            ("GET", f"/v1/sessions/{sid}"),
+            ("GET", f"/v1/sessions/{sid}/images/I1"),
+            ("DELETE", f"/v1/sessions/{sid}"),
+        ]:
+            res = http.request(method, path, headers=other)
+            assert res.status_code == 409 and "sepsis" in res.json()["detail"], res.text
         same = http.post(turns, json={"text": "Still chest pain?", "patient_id": "chest-pain"})
         assert same.status_code == 200, same.text
 

@@ -35,6 +35,7 @@ def test_a_key_reads_its_patient_and_is_refused_another(http_mcp: tuple[HttpMcp,
             out["names"] = names
             # the key grants one patient: patient_id may be left out
             out["labs"] = await ward_a.call_tool("get_labs", {"name_or_loinc": "troponin"})
+            out["summary"] = await ward_a.call_tool("patient_summary", {})
             out["cross"] = await ward_a.call_tool(
                 "get_labs", {"name_or_loinc": "lactate", "patient_id": "sepsis"}
             )
@@ -65,6 +66,11 @@ def test_a_key_reads_its_patient_and_is_refused_another(http_mcp: tuple[HttpMcp,
     assert not out["labs"].is_error
     assert "hs-Troponin T" in labs and "96 ng/L" in labs
     assert "References:\n[E1] Observation hs-Troponin T" in labs
+    # identifiers stay in the EHR layer, as in the agent
+    summary = text(out["summary"])
+    assert "Active problems" in summary
+    for identifier in ("Alex", "Synthetic", "SYN-000001", "1964-06-20", "555-0101", "Example"):
+        assert identifier not in summary
     # another patient through the same key: refused, and nothing of the record shown
     assert out["cross"].is_error
     assert "may not open patient 'sepsis'" in text(out["cross"])

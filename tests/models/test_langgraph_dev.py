@@ -96,7 +96,9 @@ def test_langgraph_dev_runs_the_agent_with_its_stores_and_tools(tmp_path: Path) 
             "LANGGRAPH_NO_ANALYTICS": "1",
         }
         args = [cli, "dev", "--no-browser", "--no-reload", "--port", str(port)]
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        args += ["--config", str(ROOT / "langgraph.json")]
+        # Run from a scratch folder: the server keeps its state (.langgraph_api/) there.
+        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_ok(url, proc)

@@ -98,3 +98,71 @@ def test_unresolved_ids_and_a_model_error_are_warned_once() -> None:
         {"text": "Model down: connection refused.", "model_error": "connection refused"}
     )
     assert "**Warnings**" not in said
+
+
+def test_each_claim_shows_its_verdict_and_the_header_counts_them() -> None:
+    answer = {
+        "text": "Troponin is 96 ng/L [E1]. Repeat at 1-3 hours [G1].",
+        "statements": [
+            {"text": "Troponin is 96 ng/L [E1].", "check": {"status": "checked", "reason": "r"}},
+            {"text": "Repeat at 1-3 hours [G1].", "check": {"status": "unchecked", "reason": "r"}},
+        ],
+        "differential": {
+            "summary": "s",
+            "red_flags": [
+                {"text": "Rising troponin", "evidence": ["E1"], "check": {"status": "checked"}}
+            ],
+            "diagnoses": [
+                {
+                    "name": "NSTEMI",
+                    "likelihood": 0.6,
+                    "supporting": [
+                        {
+                            "text": "hs-Troponin T is normal at 5 ng/L",
+                            "evidence": ["E1"],
+                            "check": {"status": "mismatch", "reason": "E1 is 96 ng/L (high)"},
+                        },
+                        {"text": "no check field", "evidence": ["E1"]},
+                    ],
+                    "next_steps": [
+                        {"action": "ECG", "evidence": ["G1"], "check": {"status": "unchecked"}}
+                    ],
+                }
+            ],
+        },
+        "claim_counts": {"checked": 2, "unchecked": 2, "mismatch": 1},
+    }
+    md = to_markdown(answer)
+    assert "**Claims:** ✓ 2 checked · ? 2 not checked · ✗ 1 mismatch" in md
+    assert "- hs-Troponin T is normal at 5 ng/L [E1] **✗ mismatch**: E1 is 96 ng/L (high)" in md
+    assert "- Rising troponin [E1] ✓" in md
+    assert "- no check field [E1]\n" in md  # absent: no mark, no failure
+    assert "- *test*: ECG [G1] (? not checked)" in md
+    assert "Troponin is 96 ng/L [E1]. ✓ Repeat at 1-3 hours [G1]. (? not checked)" in md
+    assert md.index("**Claims:**") < md.index("**Summary:**")
+
+
+def test_image_references_read_as_words_not_python_dicts() -> None:
+    ref = {
+        "id": "I2",
+        "kind": "image",
+        "label": "ct.dcm crop",
+        "citation": {
+            "parent": "I1",
+            "box": [0.1, 0.2, 0.5, 0.6],
+            "view": {"window": {"center": 450.0, "width": 1500.0, "name": "bone"}},
+        },
+    }
+    md = to_markdown({"text": "See [I2].", "references": [ref]})
+    assert "{" not in md and "'center'" not in md
+    assert "region x 0.10-0.50, y 0.20-0.60 of the image" in md
+    assert "bone window (centre 450, width 1500)" in md
+
+
+def test_a_table_passage_reads_as_rows_in_flat_text() -> None:
+    from agent.report import readable_passage
+
+    text = "Intro.\n| Level | Findings |\n| --- | --- |\n| Mild | Microaneurysms only |\nEnd."
+    flat = readable_passage(text)
+    assert "|" not in flat
+    assert "Level: Mild; Findings: Microaneurysms only." in flat
