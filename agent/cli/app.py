@@ -66,6 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "agent.cli.ingest",
         "Add guideline files to the store (only new or changed files are embedded).",
     ),
+    "mcp": (
+        "agent.cli.mcp",
+        "Serve the agent's tools and `consult` over MCP (stdio or streamable HTTP).",
+    ),
     "patients": (
         "agent.cli.ehr",
         "List the patients in the EHR with a one-line synopsis (age, sex, active problems).",

@@ -120,6 +120,20 @@ def check_shape(width: int, height: int, frames: int, limit: int, name: str) -> 
         )
 
 
+def check_samples(pixels: int, per_pixel: int, limit: int, name: str) -> None:
+    """Refuse a source whose decoded samples exceed ``limit``, counted in 16-bit units.
+
+    :func:`check_shape` counts pixels; a colour pixel holds three samples and a float64
+    voxel four 16-bit units, so a small compressed file within the pixel count could
+    still decode to gigabytes (a 6 MB .nii.gz of float64 zeros: 2.9 GB).
+    """
+    if per_pixel > 1 and pixels * per_pixel > limit:
+        raise ImageError(
+            f"{name}: {pixels:,} pixels of {per_pixel} 16-bit samples each exceeds the limit "
+            f"of {limit:,} samples (refused as a possible decompression bomb)"
+        )
+
+
 def save_npz(volume: Volume, target: Path) -> None:
     """Write a volume as an uncompressed ``.npz`` (pixels + JSON metadata)."""
     tmp = target.with_name(target.name + ".part")
@@ -173,9 +187,9 @@ def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXE
                 tags["animation_frames"] = count
                 count = 1
             bands = 1 if img.mode in _GREY_MODES or img.mode in {"1", "LA", "La"} else 3
-            # the limit counts decoded samples: a colour page costs three
-            check_shape(img.width, img.height * bands, count, max_source_pixels, path.name)
             check_shape(img.width, img.height, count, max_source_pixels, path.name)
+            pixels = img.width * img.height * count
+            check_samples(pixels, bands, max_source_pixels, path.name)
             first = img.size
             stack: np.ndarray | None = None
             kept = 0

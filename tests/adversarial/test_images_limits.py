@@ -115,7 +115,7 @@ def _tiff_claiming(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def _dicom_claiming(path: Path, rows: int, cols: int, frames: int) -> Path:
+def _dicom_claiming(path: Path, rows: int, cols: int, frames: int, samples: int = 1) -> Path:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CTImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -123,7 +123,8 @@ def _dicom_claiming(path: Path, rows: int, cols: int, frames: int) -> Path:
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.SamplesPerPixel, ds.PhotometricInterpretation = "CT", 1, "MONOCHROME2"
+    photometric = "RGB" if samples == 3 else "MONOCHROME2"
+    ds.Modality, ds.SamplesPerPixel, ds.PhotometricInterpretation = "CT", samples, photometric
     ds.Rows, ds.Columns, ds.NumberOfFrames = rows, cols, frames
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     ds.PixelData = b"\0" * 64  # far fewer bytes than the header claims
@@ -131,8 +132,28 @@ def _dicom_claiming(path: Path, rows: int, cols: int, frames: int) -> Path:
     return path
 
 
-def _nifti_claiming(path: Path, shape: tuple[int, ...]) -> Path:
+def _bmp_claiming(path: Path, width: int, height: int) -> Path:
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, format="BMP")
+    data = bytearray(buf.getvalue())
+    struct.pack_into("<ii", data, 18, width, height)  # BITMAPINFOHEADER width, height
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _webp_claiming(path: Path, width: int, height: int) -> Path:
+    """A 4 x 4 lossless WebP behind a VP8X chunk whose canvas claims ``width`` x ``height``."""
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(buf, format="WEBP", lossless=True)
+    canvas = (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+    body = b"WEBP" + b"VP8X" + struct.pack("<I", 10) + b"\0" * 4 + canvas + buf.getvalue()[12:]
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def _nifti_claiming(path: Path, shape: tuple[int, ...], dtype: type = np.int16) -> Path:
     img = nib.Nifti1Image(np.zeros((2, 2, 2), dtype=np.int16), np.eye(4))
+    img.header.set_data_dtype(dtype)
     img.header.set_data_shape(shape)
     header = img.header.binaryblock
     path.write_bytes(header + b"\0" * 4 + b"\0" * 16)  # vox_offset 352, almost no data
@@ -151,6 +172,14 @@ def _nifti_claiming(path: Path, shape: tuple[int, ...]) -> Path:
         ("thin.dcm", lambda p: _dicom_claiming(p, 1, 60_000, 1), "aspect ratio"),
         ("huge.nii", lambda p: _nifti_claiming(p, (4000, 4000, 4000)), "decompression bomb"),
         ("thin.nii", lambda p: _nifti_claiming(p, (30_000, 2, 2)), "aspect ratio"),
+        # tried by the red team after the first fix: every picture format, and samples
+        ("big.bmp", lambda p: _bmp_claiming(p, 30_000, 30_000), "decompression bomb"),
+        ("frame.bmp", lambda p: _bmp_claiming(p, 12_000, -12_000), "decompression bomb"),
+        ("thin.bmp", lambda p: _bmp_claiming(p, 1, 300_000), "aspect ratio"),
+        ("big.webp", lambda p: _webp_claiming(p, 16_384, 16_384), "decompression bomb"),
+        ("wide.png", lambda p: png_strip(p, 60_000, 2, valid=False), "aspect ratio"),
+        ("f64.nii", lambda p: _nifti_claiming(p, (2048, 2048, 30), np.float64), "16-bit samples"),
+        ("rgb.dcm", lambda p: _dicom_claiming(p, 8000, 8000, 3, samples=3), "16-bit samples"),
     ],
 )
 def test_headers_claiming_huge_or_thin_images_are_refused_before_decoding(
@@ -243,3 +272,28 @@ def test_the_service_refuses_a_thin_upload_from_its_header(tmp_path: Path) -> No
         assert "aspect ratio must be at most 200:1" in res.text
         assert time.perf_counter() - started < 5
         assert http.get(f"/v1/sessions/{sid}").json()["turns"] == []  # nothing half-done
+
+
+def test_an_animation_is_its_first_frame_and_a_bigger_later_page_is_not_decoded(
+    tmp_path: Path,
+) -> None:
+    """Red team: a 1.5 MB APNG of 95 frames of 2,000 x 2,000 decoded to 2.3 GB in 12 s, and a
+    TIFF whose second page (9,000 x 9,000) was bigger than its first (10 x 10) decoded it."""
+    frames = [Image.new("RGB", (600, 600), (i, 0, 0)) for i in range(30)]
+    frames[0].save(tmp_path / "anim.png", save_all=True, append_images=frames[1:])
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], lossless=True)
+    Image.new("L", (10, 10)).save(
+        tmp_path / "pages.tif",
+        save_all=True,
+        append_images=[Image.new("L", (3000, 3000))],
+        compression="tiff_deflate",
+    )
+    store = ImageStore(tmp_path / "store")
+    for name in ("anim.png", "anim.webp"):
+        volume = store.volume(store.add(tmp_path / name).path)
+        assert volume.pixels.shape == (1, 600, 600, 3), name
+        assert volume.tags["animation_frames"] == 30
+    started = time.perf_counter()
+    volume = store.volume(store.add(tmp_path / "pages.tif").path)
+    assert volume.pixels.shape == (1, 10, 10)
+    assert time.perf_counter() - started < 1.0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +68,13 @@ def test_patients_runs_without_the_graph_or_the_embedding_model(tmp_path: Path) 
 
 
 def test_the_command_table_matches_what_the_modules_register() -> None:
+    # Every module of the CLI package, so that a new command module left out of the
+    # table is found here rather than by a user whose command is missing.
+    import agent.cli
+
+    for found in pkgutil.iter_modules(agent.cli.__path__):
+        if found.name != "__main__":
+            importlib.import_module(f"agent.cli.{found.name}")
     for name, (module, _) in COMMANDS.items():
         assert load_command(name) is not None, f"{module} does not register {name!r}"
     group = typer.main.get_command(app)

@@ -96,9 +96,9 @@ def test_langgraph_dev_runs_the_agent_with_its_stores_and_tools(tmp_path: Path) 
             "LANGGRAPH_NO_ANALYTICS": "1",
         }
         args = [cli, "dev", "--no-browser", "--no-reload", "--port", str(port)]
-        args += ["--config", str(ROOT / "langgraph.json")]
-        # Run from a scratch folder: the server keeps its state (.langgraph_api/) there.
-        proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # langgraph.json's paths are read from the working directory; the server's state
+        # (.langgraph_api/) lands there too, and is git-ignored.
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_ok(url, proc)
