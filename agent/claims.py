@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.claims_guideline import GuidelineCheck, check_guideline_claim
+from agent.claims_guideline import GuidelineCheck, check_guideline_claim, sentences
 from agent.claims_record import check_record_claim
 from tools.runtime import EvidenceRecord
 
@@ -93,6 +93,27 @@ def check_claim(
             "correct the claim to what the evidence holds, or cite the evidence that says it"
         )
     return ClaimVerdict(status, reason, problem, support)
+
+
+def prime_guideline(
+    config: GuidelineCheck,
+    claims: Sequence[tuple[str, Sequence[str]]],
+    evidence: Mapping[str, EvidenceRecord],
+) -> None:
+    """Score every (claim, cited passage) once in one batch, so the embedder runs once.
+
+    The scorer caches what it embeds; the checks of each claim that follow find every
+    claim and passage sentence there.
+    """
+    batch = []
+    for text, ids in claims:
+        for i in ids:
+            if i in evidence and evidence[i]["kind"] == "guideline":
+                body = passage_text(evidence[i])
+                batch.append((text, sentences(body, config.windows)))
+                batch.append((text, sentences(body.split("\n", 1)[-1], False)))
+    if batch:
+        config.scorer(batch)
 
 
 def passage_text(record: EvidenceRecord) -> str:

@@ -38,6 +38,7 @@ from agent.prompting import marker, model_messages
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
 from agent.state import BUDGET, REJECTED, REPAIR, TOOL_IMAGES, ConsultState, InputState
+from knowledge.untrusted import protocol_safe
 from tools.runtime import EvidenceLedger
 
 log = logging.getLogger(__name__)
@@ -384,7 +385,9 @@ def after_verify(state: ConsultState) -> AfterVerify:
 def _repair(problems: Sequence[str], state: ConsultState, offered: list[BaseTool]) -> HumanMessage:
     text = prompts.render(
         "repair",
-        problems=list(problems),
+        # a problem quotes the model's reply (a tool name, an argument key, a claim), which
+        # can carry record text the model repeated: no special token or protocol tag goes back
+        problems=[protocol_safe(p) for p in problems],
         evidence_summary=describe_ids((state.get("evidence") or {}).keys()),
         tools_offered=bool(offered),
     )

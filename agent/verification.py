@@ -14,7 +14,15 @@ from typing import Any
 
 from agent.answer import looks_like_text
 from agent.citations import cited_ids, unknown_citations
-from agent.claims import ClaimPath, ClaimVerdict, annotate, check_claim, claims_of, prose_claims
+from agent.claims import (
+    ClaimPath,
+    ClaimVerdict,
+    annotate,
+    check_claim,
+    claims_of,
+    prime_guideline,
+    prose_claims,
+)
 from agent.claims_guideline import GuidelineCheck, Judge
 from agent.differential import Differential, DifferentialParse, parse_differential
 from tools.runtime import EvidenceRecord
@@ -172,7 +180,10 @@ def _check_claims(
     max_pixels: int | None,
 ) -> None:
     """Each finding and next step against what it cites; mismatches go back to the model."""
-    for path, text, ids in claims_of(dx.model_dump()):
+    claims = list(claims_of(dx.model_dump()))
+    if guideline is not None:  # every claim and passage sentence embedded in one batch
+        prime_guideline(guideline, [(t, ids) for _, t, ids in claims], evidence)
+    for path, text, ids in claims:
         if not ids or any(i in dx.malformed_ids() for i in ids):
             continue
         result = check_claim(text, ids, evidence, guideline=guideline, max_pixels=max_pixels)

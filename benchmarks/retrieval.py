@@ -16,7 +16,7 @@ Chunk results (the first 40) are collapsed to distinct documents (or sections) i
 rank order. A document is a project summary (file stem) or an open-medicine
 guideline (its registry id, across its section files).
 
-    .venv/bin/python benchmarks/retrieval.py
+    .venv/bin/python benchmarks/retrieval.py [--no-levers]
 
 prints one JSON line.
 """
@@ -179,7 +179,7 @@ class Presentations:
         return rank
 
 
-def presentation_set(folder: Path) -> dict[str, Any]:
+def presentation_set(folder: Path, levers: bool = True) -> dict[str, Any]:
     started = time.perf_counter()
     store = ensure_starter_store(folder / "starter")
     build_s = time.perf_counter() - started
@@ -193,24 +193,31 @@ def presentation_set(folder: Path) -> dict[str, Any]:
     for expand in (False, True):
         for mode in MODES:
             line[f"{mode}{'_expanded' if expand else ''}"] = bench.score(bench.mode(mode, expand))
-    levers: dict[str, Any] = {}
+    if not levers:
+        return line
+    found: dict[str, Any] = {}
     for weights in ((1.0, 1.0), (0.5, 1.0), (1.0, 0.5), (0.7, 1.0)):
         for k in (10, 60):
             name = f"rrf_k{k}_dense{weights[0]}_bm25{weights[1]}"
-            levers[name] = bench.score(bench.fused(True, weights, k))
+            found[name] = bench.score(bench.fused(True, weights, k))
     for weight in (0.3, 0.6):
-        levers[f"title_weight_{weight}"] = bench.score(bench.title_weighted(weight))
-    line["levers_expanded"] = levers
+        found[f"title_weight_{weight}"] = bench.score(bench.title_weighted(weight))
+    line["levers_expanded"] = found
     return line
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-levers", action="store_true", help="Skip the lever grid.")
+    args = parser.parse_args()
     logging.disable(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         line: dict[str, Any] = {"benchmark": "retrieval"}
         line["topics"] = topic_set(Path(folder))
-        line["presentations"] = presentation_set(Path(folder))
+        line["presentations"] = presentation_set(Path(folder), levers=not args.no_levers)
         line["embedding_model"] = "sentence-transformers/all-MiniLM-L6-v2"
         line["seconds"] = round(time.perf_counter() - started, 1)
         print(json.dumps(line))

@@ -107,6 +107,7 @@ def _verifier(path: Path | None) -> Any:
     spec = importlib.util.spec_from_file_location("verification_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while defining
     spec.loader.exec_module(module)
     return module.verify_reply
 

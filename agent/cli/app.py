@@ -58,10 +58,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "agent.cli.coding",
         "Find ICD-10-CM codes for a diagnosis term, or say whether a code exists and is billable.",
     ),
-    "mcp": (
-        "agent.cli.mcp",
-        "Serve the agent's tools and `consult` over MCP (stdio or streamable HTTP).",
-    ),
     "ingest": (
         "agent.cli.ingest",
         "Add guideline files to the store (only new or changed files are embedded).",

@@ -154,6 +154,10 @@ class Identity:
         text = " ".join(str(value or "").split())
         if len(text) >= 3:
             self.literals[text] = kind
+        if kind == IDENTIFIER:  # "MRN00451" is also written "hospital no. 00451"
+            for run in re.findall(r"\d{5,}", text):
+                if run != text:
+                    self.literals.setdefault(run, kind)
 
 
 def identity_of(patient: dict[str, Any] | None, related: Iterable[dict[str, Any]] = ()) -> Identity:
@@ -219,7 +223,7 @@ class Redactor:
         self.identity = identity
         kinds = sorted(set(identity.literals.values()))
         self._literals = [
-            (kind, _alternation([t for t, k in identity.literals.items() if k == kind]))
+            (kind, _alternation([t for t, k in identity.literals.items() if k == kind], kind))
             for kind in kinds
         ]
         names = sorted(identity.names, key=len, reverse=True)
@@ -298,7 +302,7 @@ def _gap(between: str) -> bool:
     return len(between) <= 3 and not between.strip(" ,")
 
 
-def _alternation(literals: list[str]) -> re.Pattern[str]:
+def _alternation(literals: list[str], kind: str = "") -> re.Pattern[str]:
     """Exact strings, any case; one plain word (a town such as Bath or Reading) only as
     written or in capitals, so "bed bath" keeps its word."""
     parts = []
@@ -310,6 +314,10 @@ def _alternation(literals: list[str]) -> re.Pattern[str]:
             if len(digits) > 10:  # the country code may be left out: +1-555-... as 555...
                 national = r"[\s().-]*".join(digits[-10:])
                 body = f"(?:{body}|{national})"
+        elif kind == IDENTIFIER and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9\s./-]*", text):
+            # an identifier with or without its separators: MRN00451, MRN-00451, MRN 00451
+            chars = [c for c in text if c.isalnum()]
+            body = r"[\s./-]?".join(map(re.escape, chars))
         elif re.fullmatch(r"[A-Za-z0-9]{1,5}(?: [A-Za-z0-9]{1,5})+", text) and re.search(
             r"\d", text
         ):  # a postal code: "DM4 7QT" also as "DM47QT"

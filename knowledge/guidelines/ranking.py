@@ -9,6 +9,8 @@ from knowledge.guidelines.chunking import Chunk, publisher_keys, tag_key
 
 RRF_K = 60
 """Reciprocal rank fusion constant (Cormack et al. 2009)."""
+EXPANDED_WEIGHT = 2.0
+"""Weight of the rankings for the expanded query against 1.0 for the question as typed."""
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,27 @@ def fuse(
             hit.score += weights[1] / (k + rank)
             hit.lexical_rank = rank
     return sorted(hits.values(), key=lambda h: -h.score)
+
+
+def fuse_expanded(
+    typed: tuple[list[Chunk], list[Chunk]],
+    expanded: tuple[list[Chunk], list[Chunk]],
+    weight: float = EXPANDED_WEIGHT,
+) -> list[SearchHit]:
+    """Fuse the (dense, lexical) rankings of the question as typed and of its expansion.
+
+    Keeping the typed question's own rankings means a question that already names its
+    topic loses nothing to a wrong guess of the expansion; the expansion, weighted
+    higher, carries the questions that only list findings (BENCHMARKS.md).
+    """
+    hits = fuse(*expanded, weights=(weight, weight))
+    by_id = {h.chunk.id: h for h in hits}
+    for hit in fuse(*typed):
+        mine = by_id.get(hit.chunk.id)
+        if mine is None:
+            by_id[hit.chunk.id] = hit
+            continue
+        mine.score += hit.score
+        mine.dense_rank = mine.dense_rank or hit.dense_rank
+        mine.lexical_rank = mine.lexical_rank or hit.lexical_rank
+    return sorted(by_id.values(), key=lambda h: -h.score)

@@ -36,7 +36,7 @@ from knowledge.guidelines.embeddings import (
 )
 from knowledge.guidelines.expansion import default_lexicon
 from knowledge.guidelines.lexical import LexicalIndex
-from knowledge.guidelines.ranking import Filters, SearchHit, fuse, placeholder
+from knowledge.guidelines.ranking import Filters, SearchHit, fuse, fuse_expanded, placeholder
 
 log = logging.getLogger(__name__)
 
@@ -234,9 +234,10 @@ class GuidelineStore:
     ) -> list[SearchHit]:
         """The ``k`` best passages for ``query`` (dense, BM25, or both fused by RRF).
 
-        With ``expand`` (default: the store's ``expand_queries``), abbreviations are
-        spelled out and the conditions the query's findings suggest are added to what
-        both retrievers search for (see :mod:`knowledge.guidelines.expansion`).
+        With ``expand`` (default: the store's ``expand_queries``), each retriever also
+        searches for the query with its abbreviations spelled out and the conditions
+        its findings suggest (:mod:`knowledge.guidelines.expansion`), and the rankings
+        of the typed and the expanded query are fused (expanded weighted 2:1).
         """
         query = query.strip()
         if not query or k <= 0:
@@ -266,9 +267,14 @@ class GuidelineStore:
         pool = candidates or max(4 * k, 20)
         wanted = self.expand_queries if expand is None else expand
         searched = default_lexicon().expand(query) if wanted else query
-        dense = self._dense(searched, pool, filters) if mode != "lexical" else []
-        lexical = self._lexical_hits(searched, pool, filters) if mode != "dense" else []
-        hits = fuse(dense, lexical)
+        dense = self._dense(query, pool, filters) if mode != "lexical" else []
+        lexical = self._lexical_hits(query, pool, filters) if mode != "dense" else []
+        if searched == query:
+            hits = fuse(dense, lexical)
+        else:
+            more_dense = self._dense(searched, pool, filters) if mode != "lexical" else []
+            more_lexical = self._lexical_hits(searched, pool, filters) if mode != "dense" else []
+            hits = fuse_expanded((dense, lexical), (more_dense, more_lexical))
         missing = [h.chunk.id for h in hits if not h.chunk.text]
         if missing:
             found = self.get(missing)

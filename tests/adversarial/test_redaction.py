@@ -232,7 +232,7 @@ def test_everyday_words_that_are_names_or_towns_stay_when_used_as_words() -> Non
 # Tried by the red team after the first fix: the record's own identifiers written in other
 # forms, and in fields the first test did not fill. Each one reached the EHR layer's output
 # before the fix ("07-Mar-1956", "19560307", "5552013344", "DM47QT", "quennell", a UTF-16
-# note, SSNs with spaces, international and trunk-0 phone numbers).
+# note, SSNs with spaces, international and trunk-0 phone numbers, "MRN-00451").
 OTHER_FORMS = (
     "born 07-Mar-1956",
     "DOB 19560307",
@@ -248,8 +248,21 @@ OTHER_FORMS = (
     "SSN: 123456789",
     "daughter on +44 7700 900123",
     "neighbour 07700 900123",
+    "MRN-00451",
+    "hospital no. 00451",
 )
-OTHER_SECRETS = ("1956", "201", "3344", "DM4", "7QT", "quennell", "alexandra", "6789", "900123")
+OTHER_SECRETS = (
+    "1956",
+    "201",
+    "3344",
+    "DM4",
+    "7QT",
+    "quennell",
+    "alexandra",
+    "6789",
+    "900123",
+    "00451",
+)
 
 
 def _other_record(pid: str) -> list[dict[str, Any]]:
@@ -261,6 +274,7 @@ def _other_record(pid: str) -> list[dict[str, Any]]:
             "id": pid,
             "birthDate": "1956-03-07",
             "name": [{"given": ["Alexandra"], "family": "Quennell"}],
+            "identifier": [{"value": "MRN00451"}],
             "telecom": [{"system": "phone", "value": "+1-555-201-3344"}],
             "address": [{"line": ["12 Larch Close"], "city": "Dunmore", "postalCode": "DM4 7QT"}],
         },
