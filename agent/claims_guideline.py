@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -86,9 +87,6 @@ _ANTONYMS = [
     ("sensitive", "insensitive"),
     ("specific", "not specific"),
 ]
-_ORDER = re.compile(
-    r"(.{3,60}?)\b(?:preferred over|preferably|over|rather than|instead of)\b(.{3,60})", re.I
-)
 _POPULATIONS = {
     "children": ("child", "children", "paediatric", "pediatric", "infant", "adolescent"),
     "pregnancy": ("pregnan", "antenatal", "obstetric", "mid-trimester", "fetal", "fetus"),
@@ -108,7 +106,7 @@ class GuidelineCheck:
     scorer: SupportScorer
     threshold: float = 0.45
     steps: tuple[str, ...] = STEPS
-    windows: bool = True
+    windows: bool = False
     judge: Judge | None = None
     grey: tuple[float, float] = (0.45, 0.6)
     """Similarities in this range are sent to the judge (when one is configured)."""
@@ -125,7 +123,8 @@ class GuidelineVerdict:
     """``supported``, ``unsupported`` or ``contradicted``."""
 
 
-def sentences(passage: str, windows: bool = True) -> list[str]:
+@lru_cache(maxsize=4096)
+def sentences(passage: str, windows: bool = True) -> tuple[str, ...]:
     """The passage as sentences (table rows and bullets count as sentences), plus pairs."""
     parts = []
     for raw in _SPLIT.split(passage):
@@ -135,17 +134,18 @@ def sentences(passage: str, windows: bool = True) -> list[str]:
         if len(clean) > 3:
             parts.append(clean)
     if not parts:
-        return [passage]
+        return (passage,)
     if windows:
         parts += [f"{a} {b}" for a, b in pairwise(parts)]
-    return parts
+    return tuple(parts)
 
 
-def numbers(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def numbers(text: str) -> frozenset[str]:
     """The numbers a text states (digits, and number words such as "four" or "twice")."""
     found = {_norm(n) for n in _NUMBER.findall(text)}
     found |= {_WORD_NUMBERS[w] for w in _WORD.findall(text.lower()) if w in _WORD_NUMBERS}
-    return found
+    return frozenset(found)
 
 
 def _norm(number: str) -> str:
@@ -162,9 +162,12 @@ def _stem(word: str) -> str:
     return word
 
 
-def content_words(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def content_words(text: str) -> frozenset[str]:
     """Stems of the words that carry content (stop words, short words, numbers dropped)."""
-    return {_stem(w)[:6] for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP}
+    return frozenset(
+        _stem(w)[:6] for w in _WORD.findall(text.lower()) if len(w) > 3 and w not in _STOP
+    )
 
 
 def _negations(text: str, other: str) -> int:
@@ -178,23 +181,37 @@ def _negations(text: str, other: str) -> int:
     return count
 
 
-def acronyms(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def acronyms(text: str) -> frozenset[str]:
     """Initialisms of runs of 2-4 words (``angiotensin receptor blockers`` -> ``arb``)."""
     words = _WORD.findall(text.lower())
     found = set()
     for size in (2, 3, 4):
         for i in range(len(words) - size + 1):
             found.add("".join(w[0] for w in words[i : i + size]))
-    return found
+    return frozenset(found)
+
+
+def _preference(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(what is preferred, over what) around ``over`` / ``rather than`` / ``instead of``."""
+    lowered = f" {text.lower()} "
+    for word in (" preferred over ", " preferably ", " rather than ", " instead of ", " over "):
+        at = lowered.find(word)
+        if at >= 0:
+            end = at + len(word)
+            return content_words(lowered[max(0, at - 60) : at]), content_words(
+                lowered[end : end + 60]
+            )
+    return None
 
 
 def _order_clash(claim: str, sentence: str) -> str:
     """``A over B`` in the claim where the sentence puts B over A."""
-    mine, theirs = _ORDER.search(claim), _ORDER.search(sentence)
+    mine, theirs = _preference(claim), _preference(sentence)
     if not mine or not theirs:
         return ""
-    a, b = content_words(mine.group(1)), content_words(mine.group(2))
-    x, y = content_words(theirs.group(1)), content_words(theirs.group(2))
+    a, b = mine
+    x, y = theirs
     if (a & y) and (b & x) and not (a & x):
         return "the claim reverses the order of preference the passage gives"
     return ""
@@ -248,9 +265,9 @@ def check_guideline_claim(
     )
 
 
-def _best_sentences(claim: str, candidates: list[str], scorer: SupportScorer) -> list[str]:
+def _best_sentences(claim: str, candidates: Sequence[str], scorer: SupportScorer) -> list[str]:
     """The two single sentences nearest the claim (pairs dropped: they mix two statements)."""
-    singles = [s for s in candidates if s] or candidates
+    singles = [s for s in candidates if s] or list(candidates)
     scored = scorer([(claim, [s]) for s in singles])
     order = sorted(range(len(singles)), key=lambda k: scored[k], reverse=True)
     return [singles[k] for k in order[:3]]

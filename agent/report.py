@@ -316,13 +316,24 @@ def to_markdown(answer: Mapping[str, Any]) -> str:
         parts.append(text or "_No answer this turn._")
     refs = answer.get("references") or []
     if refs:
-        parts.append("**References**\n" + "\n".join(f"- {reference_line(r)}" for r in refs))
+        parts.append("**References**\n" + "\n".join(f"- {_reference_md(r)}" for r in refs))
     warnings = warnings_of(answer)
     if warnings:
         parts.append("**Warnings**\n" + "\n".join(f"- {w}" for w in warnings))
     if answer.get("disclaimer"):
         parts.append(f"_{answer['disclaimer']}_")
     return "\n\n".join(parts)
+
+
+def _reference_md(record: EvidenceRecord) -> str:
+    """A references-list entry with its source's text inert in Markdown: a guideline title,
+    a record label or a file name holding ``[x](https://...)`` or ``<img onerror=...>``
+    is shown as text, never rendered as a link or as HTML by a Markdown viewer."""
+    line = reference_line(record)
+    prefix = f"[{record['id']}] "
+    rest = line[len(prefix) :] if line.startswith(prefix) else line
+    inert = rest.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]")
+    return (prefix if line.startswith(prefix) else "") + inert
 
 
 # --- JSON and files --------------------------------------------------------------------------

@@ -106,7 +106,8 @@ def _check_differential(
 ) -> None:
     for bad in dx.malformed_ids():
         verdict.problems.append(f"{bad!r} is not an evidence id (ids look like G1, E4, I2)")
-    ids_text = " ".join(f"[{i}]" for i in dx.cited_ids() if i not in dx.malformed_ids())
+    malformed = set(dx.malformed_ids())
+    ids_text = " ".join(f"[{i}]" for i in dx.cited_ids() if i not in malformed)
     verdict.problems.extend(unknown_citations(ids_text, evidence))
     for diagnosis in dx.diagnoses:
         if not any(f.evidence for f in diagnosis.supporting):
@@ -181,10 +182,11 @@ def _check_claims(
 ) -> None:
     """Each finding and next step against what it cites; mismatches go back to the model."""
     claims = list(claims_of(dx.model_dump()))
+    malformed = set(dx.malformed_ids())
     if guideline is not None:  # every claim and passage sentence embedded in one batch
         prime_guideline(guideline, [(t, ids) for _, t, ids in claims], evidence)
     for path, text, ids in claims:
-        if not ids or any(i in dx.malformed_ids() for i in ids):
+        if not ids or malformed.intersection(ids):
             continue
         result = check_claim(text, ids, evidence, guideline=guideline, max_pixels=max_pixels)
         verdict.claims[path] = result

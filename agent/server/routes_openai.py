@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agent.report import to_markdown
 from agent.server.auth import ApiKey, require_key
 from agent.server.guards import SafeJSONResponse, utf8
-from agent.server.routes_sessions import Mode, service_of
+from agent.server.routes_sessions import STREAMED, Mode, service_of
 from agent.server.service import Event, error_status
 from agent.server.uploads import Upload, check_uploads, from_data_url
 
@@ -78,7 +78,7 @@ def models() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "owned_by": "lingshu"}]}
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post("/chat/completions", response_model=None, responses=STREAMED)
 async def chat_completions(
     request: Request,
     body: ChatRequest,

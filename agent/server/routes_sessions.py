@@ -16,6 +16,15 @@ from agent.server.service import Event, Service, error_status
 from agent.server.uploads import Upload, check_uploads, from_data_url
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
+# A turn asked for as a stream answers with server-sent events.
+STREAMED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/json": {},
+            "text/event-stream": {"schema": {"type": "string"}},
+        }
+    }
+}
 Key = Annotated[ApiKey, Depends(require_key)]
 Mode = Literal["clinical", "education", "report"]
 
@@ -156,7 +165,12 @@ async def image(request: Request, key: Key, session_id: str, evidence_id: str) -
     return Response(await service.call(render), media_type="image/png")
 
 
-@router.post("/sessions/{session_id}/turns", openapi_extra=_TURN_BODY, response_model=None)
+@router.post(
+    "/sessions/{session_id}/turns",
+    openapi_extra=_TURN_BODY,
+    response_model=None,
+    responses=STREAMED,
+)
 async def turn(request: Request, key: Key, session_id: str) -> Response:
     """Run one turn: JSON answer, or with ``Accept: text/event-stream`` its steps as SSE."""
     service = service_of(request)

@@ -9,7 +9,16 @@ units, dates):
   names of related persons (``RelatedPerson``, ``Patient.contact``) and of practitioners
   (``Practitioner`` resources and the display of every reference to one);
 - by pattern, whoever they belong to: record numbers after a label (``MRN``, ``NHS no``),
-  US social security numbers, phone numbers, e-mail addresses.
+  US social security numbers (with dashes or spaces, or nine digits after a label), phone
+  numbers (North American, international ``+44 ...``, national with a trunk ``0``), e-mail
+  addresses.
+
+The record's own values are matched in their other spellings too: a birth date as
+``07-Mar-1956``, ``19560307``, ``1956/03/07`` or ``7 Mar 56``; a phone number without its
+country code or separators; an identifier with or without its separators (``MRN-00451``)
+and its digit run alone; a postal code without its space; a name part that is no everyday
+word in lower case. Attachment text is read by its BOM or declared charset (UTF-16 notes)
+and for text-like types (``text/*``, JSON, XML, XHTML), and written back as UTF-8.
 
 What it does not catch (measured on the labelled notes in ``benchmarks/redaction_notes.json``
 by ``benchmarks/redaction.py``; figures in BENCHMARKS.md): names of people who are not in the

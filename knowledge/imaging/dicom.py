@@ -25,7 +25,7 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 from pydicom.uid import UID
 
 from knowledge.imaging.errors import ImageError
-from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_samples, check_shape
+from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_bytes, check_shape
 from knowledge.imaging.windowing import Window
 
 SAFE_TAGS = (
@@ -164,7 +164,7 @@ def decode_pixels(ds: Dataset, name: str, *, max_source_pixels: int) -> tuple[np
     except (TypeError, ValueError) as exc:
         raise ImageError(f"{name}: damaged DICOM size tags ({_reason(exc)})") from exc
     check_shape(cols, rows, frames, max_source_pixels, name)
-    try:  # the limit counts 16-bit samples: an RGB or 32/64-bit pixel costs more than one
+    try:  # decoded bytes: an RGB or a 32/64-bit pixel takes more than a CT pixel's two
         samples = max(1, int(ds.get("SamplesPerPixel", 1) or 1))
         bits = int(ds.get("BitsAllocated", 16) or 16)
         if "DoubleFloatPixelData" in ds:
@@ -173,7 +173,7 @@ def decode_pixels(ds: Dataset, name: str, *, max_source_pixels: int) -> tuple[np
             bits = 32
     except (TypeError, ValueError) as exc:
         raise ImageError(f"{name}: damaged DICOM sample tags ({_reason(exc)})") from exc
-    check_samples(cols * rows * frames, samples * max(1, bits // 16), max_source_pixels, name)
+    check_bytes(cols * rows * frames, samples * max(1, -(-bits // 8)), max_source_pixels, name)
     _check_decoder(ds, name)
     try:
         arr = ds.pixel_array

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.imaging.errors import ImageError
-from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_samples, check_shape
+from knowledge.imaging.volume import DEFAULT_MAX_SOURCE_PIXELS, Volume, check_bytes, check_shape
 
 SUFFIXES = (".nii", ".nii.gz")
 
@@ -36,10 +36,9 @@ def read_nifti(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXELS
             raise ImageError(f"{path.name}: NIfTI image is not a 3-D volume (shape {shape})")
         # slices are (y, x) images, z of them; a 4-D file keeps its first volume only
         check_shape(shape[0], shape[1], shape[2], max_source_pixels, path.name)
-        # the limit counts 16-bit samples: a float64 voxel costs four (a 1 MB .nii.gz of
-        # zeros can claim 3 GB of float64 voxels, all within the voxel count)
-        units = max(1, int(img.get_data_dtype().itemsize) // 2)
-        check_samples(shape[0] * shape[1] * shape[2], units, max_source_pixels, path.name)
+        # a 6 MB .nii.gz of float64 zeros claims 1.5 GB within the voxel count
+        depth = int(img.get_data_dtype().itemsize)
+        check_bytes(shape[0] * shape[1] * shape[2], depth, max_source_pixels, path.name)
         canon = nib.as_closest_canonical(img)
         data = np.asanyarray(canon.dataobj if len(shape) == 3 else canon.dataobj[..., 0])
     except ImageError:

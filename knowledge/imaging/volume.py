@@ -120,17 +120,19 @@ def check_shape(width: int, height: int, frames: int, limit: int, name: str) -> 
         )
 
 
-def check_samples(pixels: int, per_pixel: int, limit: int, name: str) -> None:
-    """Refuse a source whose decoded samples exceed ``limit``, counted in 16-bit units.
+def check_bytes(pixels: int, bytes_per_pixel: int, limit: int, name: str) -> None:
+    """Refuse a source whose decoded pixels would take more than ``2 * limit`` bytes.
 
-    :func:`check_shape` counts pixels; a colour pixel holds three samples and a float64
-    voxel four 16-bit units, so a small compressed file within the pixel count could
-    still decode to gigabytes (a 6 MB .nii.gz of float64 zeros: 2.9 GB).
+    :func:`check_shape` counts pixels, and ``limit`` pixels of 16 bits is what a CT
+    volume costs; a colour pixel takes three bytes and a float64 voxel eight, so a small
+    compressed file within the pixel count could still decode to gigabytes (a 6 MB
+    .nii.gz of float64 zeros: 2.9 GB).
     """
-    if per_pixel > 1 and pixels * per_pixel > limit:
+    if pixels * bytes_per_pixel > 2 * limit:
         raise ImageError(
-            f"{name}: {pixels:,} pixels of {per_pixel} 16-bit samples each exceeds the limit "
-            f"of {limit:,} samples (refused as a possible decompression bomb)"
+            f"{name}: {pixels:,} pixels of {bytes_per_pixel} bytes each would take "
+            f"{pixels * bytes_per_pixel / 1e6:,.0f} MB decoded, over the limit of "
+            f"{2 * limit / 1e6:,.0f} MB (refused as a possible decompression bomb)"
         )
 
 
@@ -163,6 +165,8 @@ def load_npz(path: Path) -> Volume:
 
 
 _GREY_MODES = {"L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+_MODE_BYTES = {"1": 1, "L": 1, "LA": 1, "La": 1, "P": 3, "I;16": 2, "I;16L": 2, "I;16B": 2}
+_MODE_BYTES |= {"I;16N": 2, "I": 4, "F": 4}
 _ANIMATED = {"PNG", "WEBP"}
 """Formats whose extra frames are an animation (APNG, animated WebP), not pages or slices."""
 
@@ -186,10 +190,10 @@ def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXE
                 # (95 frames of 2,000 x 2,000 in a 1.5 MB APNG took 12 s and 2.3 GB.)
                 tags["animation_frames"] = count
                 count = 1
-            bands = 1 if img.mode in _GREY_MODES or img.mode in {"1", "LA", "La"} else 3
+            depth = _MODE_BYTES.get(img.mode, 3)  # decoded bytes per pixel (colour: RGB)
             check_shape(img.width, img.height, count, max_source_pixels, path.name)
             pixels = img.width * img.height * count
-            check_samples(pixels, bands, max_source_pixels, path.name)
+            check_bytes(pixels, depth, max_source_pixels, path.name)
             first = img.size
             stack: np.ndarray | None = None
             kept = 0

@@ -178,8 +178,8 @@ def _nifti_claiming(path: Path, shape: tuple[int, ...], dtype: type = np.int16) 
         ("thin.bmp", lambda p: _bmp_claiming(p, 1, 300_000), "aspect ratio"),
         ("big.webp", lambda p: _webp_claiming(p, 16_384, 16_384), "decompression bomb"),
         ("wide.png", lambda p: png_strip(p, 60_000, 2, valid=False), "aspect ratio"),
-        ("f64.nii", lambda p: _nifti_claiming(p, (2048, 2048, 30), np.float64), "16-bit samples"),
-        ("rgb.dcm", lambda p: _dicom_claiming(p, 8000, 8000, 3, samples=3), "16-bit samples"),
+        ("f64.nii", lambda p: _nifti_claiming(p, (2048, 2048, 30), np.float64), "MB decoded"),
+        ("rgb.dcm", lambda p: _dicom_claiming(p, 9000, 9000, 4, samples=3), "MB decoded"),
     ],
 )
 def test_headers_claiming_huge_or_thin_images_are_refused_before_decoding(

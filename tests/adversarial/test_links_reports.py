@@ -138,3 +138,28 @@ def test_the_web_page_applies_the_same_rule(tmp_path: Path, browser: Any) -> Non
             else:  # the browser normalises (lower-case scheme and host, a trailing slash)
                 assert in_page is not None, url
                 assert in_page.lower().rstrip("/") == expected.lower().rstrip("/"), url
+
+
+def test_a_hostile_title_is_text_in_the_markdown_and_html_reports(tmp_path: Path) -> None:
+    """Red team: a guideline title holding a Markdown link and raw HTML became, in the
+    Markdown report, a live link to evil.example and a <script> and <img onerror> for any
+    Markdown viewer that renders HTML (CommonMark does by default)."""
+    answer, _ = build_answer(tmp_path)
+    title = (
+        "T [click](javascript:alert(1)) [x](https://evil.example/) "
+        "<img src=x onerror=alert(1)> <script>alert(2)</script>"
+    )
+    for ref in answer["references"]:
+        if ref["kind"] == "guideline":
+            ref["citation"]["title"] = title
+            ref["citation"]["url"] = ""
+    rendered = MarkdownIt("commonmark").render(to_markdown(answer))
+    soup = BeautifulSoup(rendered, "html.parser")
+    assert "evil.example" not in " ".join(_hrefs(rendered))
+    assert not [t for t in soup.find_all(["script", "img"]) if "onerror" in str(t) or "2" in t.text]
+    assert "[x](https://evil.example/)" in soup.get_text()  # shown as the text it is
+    assert "<script>alert(2)</script>" in soup.get_text()
+    html = BeautifulSoup(render_html(answer), "html.parser")
+    assert html.find("script") is None
+    assert not any("evil.example" in h for h in _hrefs(str(html)))
+    assert all(img.get("onerror") is None for img in html.find_all("img"))

@@ -110,3 +110,15 @@ def test_a_broken_lexicon_file_is_a_clear_error(tmp_path: Path) -> None:
     bad.write_text("- just a list\n", encoding="utf-8")
     with pytest.raises(ValueError, match="'conditions' list"):
         FindingsLexicon.load(bad)
+
+
+def test_a_question_that_names_its_topic_loses_nothing_to_a_wrong_guess(
+    starter: GuidelineStore,
+) -> None:
+    # "screening" matches the lexicon's tuberculosis screening: a wrong guess. The typed
+    # question's own rankings keep a stroke guideline among the first three documents.
+    question = "swallow screening before eating after a stroke"
+    assert [c.name for c in default_lexicon().candidates(question)] == ["pulmonary tuberculosis"]
+    ranked = _documents(starter, question)
+    stroke = {"aha-asa-2019-acute-ischemic-stroke", "aha_asa_stroke_2019"}
+    assert stroke & set(ranked[:3]), ranked[:5]
