@@ -3,9 +3,10 @@
 The checks run cheapest first, each measured on ``benchmarks/claims_guideline.json``
 (see BENCHMARKS.md, "Claims against guideline passages"):
 
-1. ``similarity``: the best cosine (all-MiniLM-L6-v2) between the claim and one sentence,
-   or two adjacent sentences, of the passage (Markdown table rows, bullets and headings
-   read as sentences); below ``threshold`` the passage does not say it;
+1. ``similarity``: the best cosine (all-MiniLM-L6-v2) between the claim and one sentence
+   of the passage (Markdown table rows, bullets and headings read as sentences; pairs of
+   adjacent sentences with ``windows=True``, measured as no better and twice the cost);
+   below ``threshold`` the passage does not say it;
 2. ``numbers``: every number the claim states (a dose, a threshold, a duration) must be
    stated by the passage;
 3. ``polarity``: the claim and the sentence that matches it best agree on negation
@@ -13,7 +14,9 @@ The checks run cheapest first, each measured on ``benchmarks/claims_guideline.js
    before/after, above/below, more/less);
 4. ``population``: a population the claim names (children, pregnancy, older adults ...)
    must be named by the passage;
-5. an optional ``judge`` (any OpenAI-compatible chat endpoint) for claims the cheap checks
+5. ``coverage``: two or more content words the passage (with its title and section) never
+   uses mean the claim says something the passage does not;
+6. an optional ``judge`` (any OpenAI-compatible chat endpoint) for claims the cheap checks
    pass with a similarity in the grey zone.
 """
 

@@ -322,7 +322,18 @@ def to_markdown(answer: Mapping[str, Any]) -> str:
         parts.append("**Warnings**\n" + "\n".join(f"- {w}" for w in warnings))
     if answer.get("disclaimer"):
         parts.append(f"_{answer['disclaimer']}_")
-    return "\n\n".join(parts)
+    return _no_raw_html("\n\n".join(parts))
+
+
+# "<" that would open a tag, a comment or a declaration in a Markdown viewer ("<5 mmol/L" stays).
+_HTML_OPENER = re.compile(r"<(?=\s*[/A-Za-z!?])")
+
+
+def _no_raw_html(markdown: str) -> str:
+    """Markdown whose text cannot carry live HTML: the model's prose and findings, a
+    record's or a guideline's words are shown as written, never rendered as a tag
+    (``<script>``, ``<img onerror=...>``) by a chatbot's or a notebook's Markdown viewer."""
+    return _HTML_OPENER.sub("&lt;", markdown)
 
 
 def _reference_md(record: EvidenceRecord) -> str:

@@ -6,8 +6,9 @@ when it finds the claim unsupported or contradicted; precision and recall are th
 flagging (positives: unsupported + contradicted). Steps, each adding to the one before:
 
 - ``baseline``: the check on main before this change (best sentence cosine >= 0.3);
-- ``sentences``: Markdown-aware sentences plus adjacent pairs, threshold 0.45;
-- ``numbers``, ``polarity``, ``population``: the consistency checks of
+- ``+similarity``: Markdown-aware sentences, the passage's title and section as context,
+  threshold 0.45;
+- ``+numbers``, ``+polarity``, ``+population``, ``+coverage``: the consistency checks of
   :mod:`agent.claims_guideline`;
 - ``judge_upper_bound``: a scripted judge that answers with the set's own label for the
   pairs in the grey zone (what a perfect judge could add, and how many calls it costs).

@@ -340,3 +340,16 @@ def test_red_flags_from_the_record_are_cited(tmp_path: Path) -> None:
     assert flag["id"] == "acute-chest-pain-ecg" and "10 minutes" in flag["action"]
     assert flag["evidence"] and all(result.evidence[i]["kind"] == "ehr" for i in flag["evidence"])
     assert set(flag["evidence"]) <= set(result.answer["citations"])
+
+
+def test_python_result_renders_like_the_cli_and_the_report(tmp_path: Path, embedder: Any) -> None:
+    from agent.report import to_html, to_markdown
+
+    agent, _ = make_agent(tmp_path, [*GATHER, block(differential())], embedder)
+    result = agent.ask("Chest pain for 2 hours. Differential?")
+    assert result.markdown() == to_markdown(result.answer)
+    assert result.html() == to_html(result.answer)
+    assert result.text == result.markdown()  # not only the closing sentence
+    assert "| 1 | Non-ST elevation myocardial infarction | I21.4 |" in result.text
+    assert "NSTEMI is the working diagnosis." in result.text
+    assert "Non-ST elevation myocardial infarction" in result.html()

@@ -163,3 +163,21 @@ def test_a_hostile_title_is_text_in_the_markdown_and_html_reports(tmp_path: Path
     assert html.find("script") is None
     assert not any("evil.example" in h for h in _hrefs(str(html)))
     assert all(img.get("onerror") is None for img in html.find_all("img"))
+
+
+def test_model_text_carries_no_live_html_in_the_markdown(tmp_path: Path) -> None:
+    """The model's own prose, findings and next steps (which may echo a planted record or
+    passage) are text in the Markdown every face shows: a chatbot or notebook rendering it
+    as CommonMark gets no <script> and no <img onerror>, and "<5 mmol/L" still reads as such."""
+    answer, _ = build_answer(tmp_path)
+    hostile = "<img src=x onerror=alert(1)> <script>alert(3)</script> glucose <5 mmol/L"
+    answer["text"] = hostile
+    diagnosis = answer["differential"]["diagnoses"][0]
+    diagnosis["supporting"][0]["text"] = hostile
+    diagnosis["next_steps"][0]["action"] = "<iframe src=https://evil.example/></iframe> ECG"
+    rendered = MarkdownIt("commonmark").render(to_markdown(answer))
+    soup = BeautifulSoup(rendered, "html.parser")
+    assert soup.find_all(["script", "img", "iframe"]) == []
+    text = soup.get_text()
+    assert "<script>alert(3)</script>" in text  # shown as the words it is
+    assert "glucose <5 mmol/L" in text
