@@ -39,13 +39,15 @@ _SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 _MARKUP = re.compile(r"^[#>\-*+\s|]+|\s*\|\s*|\*\*|__|`")
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)(?![\w.]*\d)")
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)?")
+_TOKEN = re.compile(r"[a-z0-9]+(?:[-/][a-z0-9]+)*")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|without|avoid(?:ed|s|ing)?|cannot|none|don't|doesn't|shouldn't|isn't|"
-    r"aren't|unnecessary)\b",
+    r"aren't|unnecessary|(?<=advises\s)against|(?<=advise\s)against|(?<=recommends\s)against|"
+    r"(?<=recommend\s)against|discouraged|(?<=not\s)encouraged)\b",
     re.I,
 )
 _WORD_NUMBERS = {
-    "once": "1", "twice": "2", "two": "2", "three": "3", "four": "4",
+    "once": "1", "single": "1", "twice": "2", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10",
 }  # fmt: skip
 _STOP_WORDS = (
@@ -198,6 +200,9 @@ def acronyms(text: str) -> frozenset[str]:
 def _preference(text: str) -> tuple[frozenset[str], frozenset[str]] | None:
     """(what is preferred, over what) around ``over`` / ``rather than`` / ``instead of``."""
     lowered = f" {text.lower()} "
+    m = re.search(r" preferably (.{1,60}?) over ", lowered)
+    if m:
+        return content_words(m.group(1)), content_words(lowered[m.end() : m.end() + 60])
     for word in (" preferred over ", " preferably ", " rather than ", " instead of ", " over "):
         at = lowered.find(word)
         if at >= 0:
@@ -220,13 +225,172 @@ def _order_clash(claim: str, sentence: str) -> str:
     return ""
 
 
+def _forms(word: str) -> tuple[str, ...]:
+    """A word and its inflections (``raise`` -> raises, raised, raising)."""
+    if " " in word or "-" in word:
+        return (word,)
+    forms = {word, word + "s", word + "es", word + "ed", word + "d", word + "ing"}
+    if word.endswith("e"):
+        forms |= {word[:-1] + "ing", word[:-1] + "ed"}
+    if word.endswith("y"):
+        forms |= {word[:-1] + "ies", word[:-1] + "ied"}
+    return tuple(forms)
+
+
+def _says(text: str, word: str) -> bool:
+    """``text`` (spaced tokens, see :func:`_spaced`) uses ``word`` in some inflection."""
+    return any(f" {f} " in text for f in _forms(word))
+
+
+@lru_cache(maxsize=4096)
+def _spaced(text: str) -> str:
+    """The text's lower-case words, space-separated and padded (punctuation dropped)."""
+    return f" {' '.join(_TOKEN.findall(text.lower()))} "
+
+
 def _direction_clash(claim: str, sentence: str) -> str:
-    c, s = f" {claim.lower()} ", f" {sentence.lower()} "
+    c, s = _spaced(claim), _spaced(sentence)
     for a, b in _ANTONYMS:
         for x, y in ((a, b), (b, a)):
-            if f" {x} " in c and f" {y} " in s and f" {x} " not in s:
+            if _says(c, x) and _says(s, y) and not _says(s, x) and not _says(c, y):
                 return f"the claim says '{x}' where the passage says '{y}'"
     return ""
+
+
+_FUNCTION_WORDS = (
+    "a an the be been being is are was were to of in on at for by with as that this it its "
+    "only always routinely usually generally necessarily just all any every patient patients "
+    "people person"
+)
+_FUNCTION = set(_FUNCTION_WORDS.split())
+
+
+def _negated_heads(text: str) -> set[str]:
+    """The first two content words after each negation (``not recommended in pregnancy``)."""
+    heads: set[str] = set()
+    for m in _NEGATION.finditer(text):
+        words = [w for w in _TOKEN.findall(text[m.end() :].lower()) if w not in _FUNCTION]
+        heads |= {_stem(w)[:6] for w in words[:2] if len(w) > 2}
+    return heads
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w)[:6] for w in _TOKEN.findall(text.lower()) if len(w) > 2}
+
+
+def _negation_clash(claim: str, sentence: str) -> str:
+    """A word one side negates that the other states without a negation.
+
+    ``NOACs are recommended during pregnancy`` against ``NOACs are not recommended ...
+    during pregnancy``: "recommended" is negated in the passage and plain in the claim.
+    """
+    mine, theirs = _negated_heads(claim), _negated_heads(sentence)
+    if (theirs - mine) & _stems(claim):
+        return "drops the negation of"
+    if (mine - theirs) & _stems(sentence):
+        return "negates"
+    return ""
+
+
+_UNIVERSAL = re.compile(r"\b(?:any|every|all|always|everyone|regardless)\b", re.I)
+_RESTRICTED = re.compile(r"\bonly\s+(?:if|when|where|in|for|after|with)\b", re.I)
+
+
+def _restriction_dropped(claim: str, sentence: str) -> str:
+    """The passage allows something "only if ..."; the claim allows it for any or every case."""
+    if _RESTRICTED.search(sentence) and _UNIVERSAL.search(claim) and "only" not in claim.lower():
+        return "the claim generalises what the passage allows only under a condition"
+    return ""
+
+
+_PREFERENCE_MARK = re.compile(
+    r"\b(?:rather than|instead of|in preference to|preferred over|preferably|over)\b", re.I
+)
+
+
+def _rejected_option(claim: str, sentence: str) -> str:
+    """The passage prefers A *rather than* B; the claim states B with nothing of A."""
+    if _PREFERENCE_MARK.search(claim):
+        return ""
+    m = re.search(r"\b(?:rather than|instead of|in preference to)\b", sentence, re.I)
+    if not m:
+        return ""
+    before = [w for w in _WORD.findall(sentence[: m.start()].lower()) if w not in _STOP]
+    after = [w for w in _WORD.findall(sentence[m.end() :].lower()) if w not in _STOP]
+    chosen = {_stem(w)[:6] for w in before[-3:]}
+    rejected = {_stem(w)[:6] for w in after[:3]} - chosen
+    mine = content_words(claim)
+    if len(rejected & mine) >= 2 and not chosen & mine:
+        aside = " ".join(after[:3])
+        return f"the claim states what the passage sets aside ('{m.group(0)} {aside}')"
+    return ""
+
+
+_COMPARATOR = re.compile(
+    r"(?P<pre>(?:<=|>=|≤|≥|<|>|\b(?:above|below|over|under|more than|less than|greater than|"
+    r"fewer than|at least|at most|up to)\b)\s*)?"
+    r"(?<![\w.])(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>%|[a-z/]+(?:/[a-z]+)?)?"
+    r"(?P<post>\s+or\s+(?:more|higher|greater|above|over|less|lower|fewer|below|under))?",
+    re.I,
+)
+_UP = ("above", "over", "more", "greater", "higher", "at least", ">", "≥", ">=")
+
+
+def _bounds(text: str) -> dict[str, set[str]]:
+    """Each number stated as a bound, with its direction: ``{"4.75": {"up"}}``."""
+    out: dict[str, set[str]] = {}
+    for m in _COMPARATOR.finditer(text):
+        mark = (m.group("pre") or m.group("post") or "").strip().lower()
+        if not mark:
+            continue
+        direction = "up" if any(u in mark for u in _UP) else "down"
+        out.setdefault(_norm(m.group("num")), set()).add(direction)
+    return out
+
+
+def _threshold_clash(claim: str, passage: str) -> str:
+    """``above 4.75`` where the passage only ever says ``below 4.75`` (and the like)."""
+    theirs = _bounds(passage)
+    for number, directions in _bounds(claim).items():
+        said = theirs.get(number)
+        if said and not (said & directions):
+            word = "a lower" if "up" in directions else "an upper"
+            return f"the claim makes {number} {word} bound; the passage states it the other way"
+    return ""
+
+
+_ROLE = re.compile(
+    r"^(?P<subject>.+?)\s+(?:is|are)\s+(?:the\s+|a\s+)?(?P<role>first-line|second-line|"
+    r"preferred|required|recommended|indicated|first choice|treatment of choice|"
+    r"gold standard|standard)\b(?P<rest>.*)$",
+    re.I,
+)
+
+
+def _role_clash(claim: str, passage: str) -> str:
+    """``X is the first-line Y`` where the passage gives the role to another subject."""
+    m = _ROLE.match(claim.strip())
+    if not m:
+        return ""
+    subject = content_words(m.group("subject")) | _acronym_set(m.group("subject"))
+    role, rest = m.group("role").lower(), content_words(m.group("rest"))
+    if not subject:
+        return ""
+    for clause in re.split(r"[.;:\n]", passage):
+        n = _ROLE.match(clause.strip())
+        if not n or n.group("role").lower() != role:
+            continue
+        if rest and not (content_words(n.group("rest")) & rest):
+            continue
+        theirs = content_words(n.group("subject")) | _acronym_set(n.group("subject"))
+        if theirs and not (theirs & subject):
+            said = " ".join(n.group("subject").split()[-4:])
+            return f"the passage gives '{role}' to {said}, not to what the claim names"
+    return ""
+
+
+def _acronym_set(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"\b[A-Z][A-Za-z0-9]*[A-Z]\b", text)}
 
 
 def check_guideline_claim(
@@ -288,11 +452,17 @@ def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
             return f"the claim states {stated}, which the passage does not{nearest}"
     elif step == "polarity" and best:
         top = best[0]
-        mine, theirs = _negations(claim, top), _negations(top, claim)
-        if mine % 2 != theirs % 2:
-            which = "negates" if mine % 2 else "drops the negation of"
+        which = _negation_clash(claim, top)
+        if which:
             return f"the claim {which} what the passage says ('{top[:90]}')"
-        clash = _direction_clash(claim, top) or _order_clash(claim, top)
+        clash = (
+            _direction_clash(claim, top)
+            or _order_clash(claim, top)
+            or _rejected_option(claim, top)
+            or _restriction_dropped(claim, top)
+            or _threshold_clash(claim, passage)
+            or _role_clash(claim, passage)
+        )
         if clash:
             return clash
     elif step == "population":

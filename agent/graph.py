@@ -249,13 +249,23 @@ def act(state: ConsultState, *, deps: Deps) -> dict[str, Any]:
         )
     if state.get("rejected"):
         messages.append(_repair(state["rejected"], state, deps.offered(state)))
-    return {
+    update: dict[str, Any] = {
         "messages": messages,
         "evidence": ledger.new_records,
         "rounds": state.get("rounds", 0) + 1,
         "rejected": [],
         "audit": [o.audit for o in outcomes],
     }
+    external = {t.name for t in deps.resources.external}  # a failed MCP tool is also a warning
+    failed = [
+        o.message.text for o in outcomes if o.audit.get("error") and o.audit["tool"] in external
+    ]
+    if failed:
+        update["notes"] = [
+            *state.get("notes", []),
+            *(f"external tool {e.removeprefix('Error: ')}" for e in failed),
+        ]
+    return update
 
 
 def verify(state: ConsultState, *, deps: Deps) -> Command[AfterVerify]:
@@ -422,11 +432,12 @@ def build_graph(
         from tools import ALL_TOOLS
 
         tools = ALL_TOOLS
+    resources = resources if resources is not None else open_resources(settings)
     deps = Deps(
         settings=settings,
         model=model if model is not None else load_chat_model(settings),
-        tools=list(tools),
-        resources=resources if resources is not None else open_resources(settings),
+        tools=[*tools, *resources.external],  # external MCP tools beside the built-in ones
+        resources=resources,
     )
     builder = StateGraph(ConsultState, input_schema=InputState)
     builder.add_node("intake", _node(intake, aintake, deps))

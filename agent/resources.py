@@ -23,6 +23,8 @@ class Resources:
     guidelines: Any = None
     ehr: Any = None
     problems: list[str] = field(default_factory=list)
+    external: list[Any] = field(default_factory=list)
+    """Tools of the external MCP servers in ``settings.mcp_servers`` (tools/mcp_client.py)."""
 
     def available(self) -> set[str]:
         """Names of the context parts present (matched against a tool's ``requires``).
@@ -54,6 +56,15 @@ def open_resources(settings: Settings) -> Resources:
         except Exception as exc:  # a broken store must not stop a consultation
             log.warning("%s store unavailable: %s", name, exc)
             resources.problems.append(f"{name}: {exc}")
+    if settings.mcp_servers:
+        from tools.mcp_client import open_external
+
+        resources.external, problems = open_external(
+            settings.mcp_servers,
+            timeout_s=settings.tool_timeout_s,
+            connect_timeout_s=settings.mcp_connect_timeout_s,
+        )
+        resources.problems += problems
     return resources
 
 

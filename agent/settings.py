@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +27,28 @@ def default_data_dir() -> Path:
     """The user's data directory (XDG on Linux), where sessions, images and stores live."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "lingshu"
+
+
+class McpServer(BaseModel):
+    """An external MCP server whose allowed tools the agent may call (``mcp_servers``)."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,23}$")
+    """Prefix of its tools' names (``<name>__<tool>``), so two servers never clash."""
+    command: list[str] | None = None
+    """A command line started as a stdio server, e.g. ``["lingshu", "mcp", "--transport", "stdio"]``."""
+    url: str | None = None
+    """Or a streamable-HTTP endpoint, e.g. ``http://127.0.0.1:8765/mcp``."""
+    tools: list[str] = Field(min_length=1)
+    """The allow-list: only these of its tools are offered to the model."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment for a stdio server."""
+    cwd: str | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> McpServer:
+        if bool(self.command) == bool(self.url):
+            raise ValueError(f"MCP server {self.name!r}: give either 'command' or 'url'")
+        return self
 
 
 class Settings(BaseSettings):
@@ -115,6 +137,13 @@ class Settings(BaseSettings):
     """Retries after a connection failure, a timeout or an HTTP 429/5xx answer."""
     ehr_show_identifiers: bool = False
     """Show name, MRN and birth date to the model (off: age and sex only)."""
+
+    # --- external MCP tools (tools/mcp_client.py) -------------------------------------
+    mcp_servers: list[McpServer] = Field(default_factory=list)
+    """External MCP servers and their allowed tools, e.g. LINGSHU_MCP_SERVERS='[{"name":
+    "om", "command": ["lingshu", "mcp", "--transport", "stdio"], "tools": ["calculate"]}]'."""
+    mcp_connect_timeout_s: float = Field(20.0, gt=0)
+    """How long a server may take to start and list its tools (its calls: ``tool_timeout_s``)."""
 
     # --- HTTP service (agent/server) -------------------------------------------------
     server_api_keys_file: Path | None = None

@@ -48,7 +48,7 @@ TURNS = [
             "probability first [G5].",
         ],
     ),
-    ("Summarise the plan in two lines.", ["ECG now, repeat troponin, cardiology review [G1]."]),
+    ("Summarise the plan in two lines.", ["ECG now, and repeat the hs-troponin T [E17]."]),
 ]
 
 

@@ -267,14 +267,15 @@ class GuidelineStore:
         pool = candidates or max(4 * k, 20)
         wanted = self.expand_queries if expand is None else expand
         searched = default_lexicon().expand(query) if wanted else query
-        dense = self._dense(query, pool, filters) if mode != "lexical" else []
-        lexical = self._lexical_hits(query, pool, filters) if mode != "dense" else []
+        texts = [query] if searched == query else [query, searched]
+        dense = self._dense_many(texts, pool, filters) if mode != "lexical" else [[], []]
+        lexical = [
+            self._lexical_hits(text, pool, filters) if mode != "dense" else [] for text in texts
+        ]
         if searched == query:
-            hits = fuse(dense, lexical)
+            hits = fuse(dense[0], lexical[0])
         else:
-            more_dense = self._dense(searched, pool, filters) if mode != "lexical" else []
-            more_lexical = self._lexical_hits(searched, pool, filters) if mode != "dense" else []
-            hits = fuse_expanded((dense, lexical), (more_dense, more_lexical))
+            hits = fuse_expanded((dense[0], lexical[0]), (dense[1], lexical[1]))
         missing = [h.chunk.id for h in hits if not h.chunk.text]
         if missing:
             found = self.get(missing)
@@ -286,19 +287,26 @@ class GuidelineStore:
         return hits[:k]
 
     def _dense(self, query: str, n: int, filters: Filters) -> list[Chunk]:
+        return self._dense_many([query], n, filters)[0]
+
+    def _dense_many(self, queries: list[str], n: int, filters: Filters) -> list[list[Chunk]]:
+        """Dense rankings for several query texts: one encoder batch, one Chroma query."""
         count = self.count()
         if count == 0:
-            return []
-        vector = self.embedder.encode_query(query)
+            return [[] for _ in queries]
+        vectors = self.embedder.encode(queries, batch_size=max(1, len(queries)))
         got = self._collection.query(
-            query_embeddings=[vector],
+            query_embeddings=list(vectors),
             n_results=min(n, count),
             where=filters.where(),
             include=["documents", "metadatas"],
         )
         return [
-            Chunk.from_record(i, d or "", dict(m or {}))
-            for i, d, m in zip(got["ids"][0], got["documents"][0], got["metadatas"][0], strict=True)
+            [
+                Chunk.from_record(i, d or "", dict(m or {}))
+                for i, d, m in zip(ids, docs, metas, strict=True)
+            ]
+            for ids, docs, metas in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
 
     def _lexical_hits(self, query: str, n: int, filters: Filters) -> list[Chunk]:
