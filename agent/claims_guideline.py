@@ -269,7 +269,8 @@ def _negated_heads(text: str) -> set[str]:
     """The first two content words after each negation (``not recommended in pregnancy``)."""
     heads: set[str] = set()
     for m in _NEGATION.finditer(text):
-        words = [w for w in _TOKEN.findall(text[m.end() :].lower()) if w not in _FUNCTION]
+        scope = re.split(r"[,;:.()]", text[m.end() :], maxsplit=1)[0]
+        words = [w for w in _TOKEN.findall(scope.lower()) if w not in _FUNCTION]
         heads |= {_stem(w)[:6] for w in words[:2] if len(w) > 2}
     return heads
 
@@ -290,6 +291,22 @@ def _negation_clash(claim: str, sentence: str) -> str:
     if (mine - theirs) & _stems(sentence):
         return "negates"
     return ""
+
+
+def _negation_clash_near(claim: str, best: Sequence[str]) -> tuple[str, str]:
+    """The negation clash with the nearest sentence, else with the second nearest when that
+    one states every word the claim negates (the embedding often ranks a topic sentence
+    above the one the claim negates)."""
+    if not best:
+        return "", ""
+    which = _negation_clash(claim, best[0])
+    if which:
+        return which, best[0]
+    mine = _negated_heads(claim)
+    for other in best[1:2]:
+        if mine and mine <= _stems(other) and not (mine & _negated_heads(other)):
+            return "negates", other
+    return "", ""
 
 
 _UNIVERSAL = re.compile(r"\b(?:any|every|all|always|everyone|regardless)\b", re.I)
@@ -376,16 +393,21 @@ def _role_clash(claim: str, passage: str) -> str:
     role, rest = m.group("role").lower(), content_words(m.group("rest"))
     if not subject:
         return ""
+    others = []
     for clause in re.split(r"[.;:\n]", passage):
         n = _ROLE.match(clause.strip())
         if not n or n.group("role").lower() != role:
             continue
-        if rest and not (content_words(n.group("rest")) & rest):
-            continue
+        said = content_words(n.group("rest"))
+        if rest and said and not (said & rest):
+            continue  # the role for something else (another condition, another drug class)
         theirs = content_words(n.group("subject")) | _acronym_set(n.group("subject"))
-        if theirs and not (theirs & subject):
-            said = " ".join(n.group("subject").split()[-4:])
-            return f"the passage gives '{role}' to {said}, not to what the claim names"
+        if theirs & subject:
+            return ""  # the passage gives the role to what the claim names
+        if theirs:
+            others.append(" ".join(n.group("subject").split()[-4:]))
+    if others:
+        return f"the passage gives '{role}' to {others[0]}, not to what the claim names"
     return ""
 
 
@@ -452,8 +474,9 @@ def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
             return f"the claim states {stated}, which the passage does not{nearest}"
     elif step == "polarity" and best:
         top = best[0]
-        which = _negation_clash(claim, top)
+        which, said = _negation_clash_near(claim, best)
         if which:
+            top = said
             return f"the claim {which} what the passage says ('{top[:90]}')"
         clash = (
             _direction_clash(claim, top)

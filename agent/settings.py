@@ -35,7 +35,7 @@ class McpServer(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,23}$")
     """Prefix of its tools' names (``<name>__<tool>``), so two servers never clash."""
     command: list[str] | None = None
-    """A command line started as a stdio server, e.g. ``["lingshu", "mcp", "--transport", "stdio"]``."""
+    """A command line started as a stdio server, e.g. ``["lingshu", "mcp", "--patient", "p1"]``."""
     url: str | None = None
     """Or a streamable-HTTP endpoint, e.g. ``http://127.0.0.1:8765/mcp``."""
     tools: list[str] = Field(min_length=1)

@@ -37,7 +37,7 @@ TURNS = [
             + call("get_labs", name_or_loinc="troponin"),
             call("get_vitals"),
             "Acute coronary syndrome is most likely: rising hs-troponin T [E17] with typical "
-            "pain; obtain a 12-lead ECG within 10 minutes [G1].",
+            "pain; high-sensitivity troponin is the preferred biomarker [G1].",
         ],
     ),
     (

@@ -21,11 +21,9 @@ import asyncio
 import atexit
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Protocol
 
 from langchain_core.tools import BaseTool
@@ -79,7 +77,7 @@ class McpConnection:
 
     # --- connection ------------------------------------------------------------------
     def _target(self) -> Any:
-        from mcp.client.stdio import StdioServerParameters
+        from mcp.client.stdio import StdioServerParameters, get_default_environment
 
         if self.spec.url:
             return self.spec.url
@@ -87,7 +85,8 @@ class McpConnection:
         return StdioServerParameters(
             command=command[0],
             args=command[1:],
-            env={**os.environ, **self.spec.env} if self.spec.env else None,
+            # the SDK's safe subset of our environment (no keys of ours) and the server's own
+            env={**get_default_environment(), **self.spec.env},
             cwd=self.spec.cwd,
         )
 
@@ -126,7 +125,7 @@ class McpConnection:
             future = asyncio.run_coroutine_threadsafe(start(), self._loop)
             try:
                 self.listed = future.result(self.connect_timeout_s + 5)
-            except (TimeoutError, FutureTimeout, asyncio.TimeoutError) as exc:
+            except TimeoutError as exc:
                 self._stop_task()
                 raise McpUnavailable(
                     f"no answer within {self.connect_timeout_s:g} s while starting"
@@ -147,12 +146,17 @@ class McpConnection:
         )
         try:
             return future.result(timeout_s + 1)
-        except (TimeoutError, FutureTimeout) as exc:
+        except TimeoutError as exc:
             future.cancel()
             raise ToolError(f"no answer from the server within {timeout_s:g} s") from exc
         except Exception as exc:
-            task = self._task
-            if task is None or task.done():  # the server is gone: reopen on the next call
+            from mcp import MCPError
+            from mcp.types import CONNECTION_CLOSED, REQUEST_TIMEOUT
+
+            code = exc.code if isinstance(exc, MCPError) else None
+            if code == REQUEST_TIMEOUT:
+                raise ToolError(f"no answer from the server within {timeout_s:g} s") from exc
+            if code is None or code == CONNECTION_CLOSED:  # gone: reopened on the next call
                 with self._lock:
                     self._stop_task()
                 raise ToolError(f"the server failed: {_reason(exc)}") from exc
