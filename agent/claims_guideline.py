@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
+from weakref import WeakKeyDictionary
 
 SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
 Judge = Callable[[str, str], str]
@@ -83,6 +84,9 @@ _ANTONYMS = [
     ("at least", "at most"),
     ("low-risk", "high-risk"),
     ("raise", "lower"),
+    ("increase", "lower"),
+    ("increase", "reduce"),
+    ("raise", "reduce"),
     ("raises", "lowers"),
     ("rises", "falls"),
     ("continued", "stopped"),
@@ -250,12 +254,21 @@ def _spaced(text: str) -> str:
 
 def _direction_clash(claim: str, sentence: str) -> str:
     c, s = _spaced(claim), _spaced(sentence)
-    for a, b in _ANTONYMS:
-        for x, y in ((a, b), (b, a)):
-            if _says(c, x) and _says(s, y) and not _says(s, x) and not _says(c, y):
+    cw, sw = set(c.split()), set(s.split())
+    for x, y, xs, ys in _ANTONYM_FORMS:
+        if xs is not None and ys is not None:  # single words: set look-ups
+            if cw & xs and sw & ys and not sw & xs and not cw & ys:
                 return f"the claim says '{x}' where the passage says '{y}'"
+        elif _says(c, x) and _says(s, y) and not _says(s, x) and not _says(c, y):
+            return f"the claim says '{x}' where the passage says '{y}'"
     return ""
 
+
+_ANTONYM_FORMS = [
+    (x, y, None if " " in x else frozenset(_forms(x)), None if " " in y else frozenset(_forms(y)))
+    for a, b in _ANTONYMS
+    for x, y in ((a, b), (b, a))
+]
 
 _FUNCTION_WORDS = (
     "a an the be been being is are was were to of in on at for by with as that this it its "
@@ -265,30 +278,42 @@ _FUNCTION_WORDS = (
 _FUNCTION = set(_FUNCTION_WORDS.split())
 
 
-def _negated_heads(text: str) -> set[str]:
-    """The first two content words after each negation (``not recommended in pregnancy``)."""
+@lru_cache(maxsize=4096)
+def _negated(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(the first two content words after each negation, every word in its clause).
+
+    ``not recommended in severe renal impairment or during pregnancy``: heads
+    {recommended, severe}; scope adds renal, impairment, pregnancy.
+    """
     heads: set[str] = set()
+    scope: set[str] = set()
     for m in _NEGATION.finditer(text):
-        scope = re.split(r"[,;:.()]", text[m.end() :], maxsplit=1)[0]
-        words = [w for w in _TOKEN.findall(scope.lower()) if w not in _FUNCTION]
-        heads |= {_stem(w)[:6] for w in words[:2] if len(w) > 2}
-    return heads
+        clause = re.split(r"[,;:.()]", text[m.end() :], maxsplit=1)[0]
+        words = [w for w in _TOKEN.findall(clause.lower()) if w not in _FUNCTION and len(w) > 2]
+        heads |= {_stem(w)[:6] for w in words[:2]}
+        scope |= {_stem(w)[:6] for w in words}
+    return frozenset(heads), frozenset(scope)
 
 
-def _stems(text: str) -> set[str]:
-    return {_stem(w)[:6] for w in _TOKEN.findall(text.lower()) if len(w) > 2}
+def _negated_heads(text: str) -> frozenset[str]:
+    return _negated(text)[0]
+
+
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> frozenset[str]:
+    return frozenset(_stem(w)[:6] for w in _TOKEN.findall(text.lower()) if len(w) > 2)
 
 
 def _negation_clash(claim: str, sentence: str) -> str:
-    """A word one side negates that the other states without a negation.
+    """A word one side negates that the other states outside any negation.
 
     ``NOACs are recommended during pregnancy`` against ``NOACs are not recommended ...
     during pregnancy``: "recommended" is negated in the passage and plain in the claim.
     """
-    mine, theirs = _negated_heads(claim), _negated_heads(sentence)
-    if (theirs - mine) & _stems(claim):
+    (mine, my_scope), (theirs, their_scope) = _negated(claim), _negated(sentence)
+    if (theirs - my_scope) & _stems(claim):
         return "drops the negation of"
-    if (mine - theirs) & _stems(sentence):
+    if (mine - their_scope) & _stems(sentence):
         return "negates"
     return ""
 
@@ -346,13 +371,14 @@ def _rejected_option(claim: str, sentence: str) -> str:
 _COMPARATOR = re.compile(
     r"(?P<pre>(?:<=|>=|≤|≥|<|>|\b(?:above|below|over|under|more than|less than|greater than|"
     r"fewer than|at least|at most|up to)\b)\s*)?"
-    r"(?<![\w.])(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>%|[a-z/]+(?:/[a-z]+)?)?"
+    r"(?<![\w.])(?P<num>\d+(?:\.\d+)?)(?:\s*(?P<unit>%|(?!or\b)[a-z/]+))?"
     r"(?P<post>\s+or\s+(?:more|higher|greater|above|over|less|lower|fewer|below|under))?",
     re.I,
 )
 _UP = ("above", "over", "more", "greater", "higher", "at least", ">", "≥", ">=")
 
 
+@lru_cache(maxsize=4096)
 def _bounds(text: str) -> dict[str, set[str]]:
     """Each number stated as a bound, with its direction: ``{"4.75": {"up"}}``."""
     out: dict[str, set[str]] = {}
@@ -415,10 +441,46 @@ def _acronym_set(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"\b[A-Z][A-Za-z0-9]*[A-Z]\b", text)}
 
 
+_VERDICTS: WeakKeyDictionary[Any, dict[tuple[Any, ...], GuidelineVerdict]] = WeakKeyDictionary()
+"""Verdicts already given, per scorer (one per agent): the re-check after a repair, or the
+next turn, finds the claims it has seen. The key holds the claim, every cited passage's
+text and the whole configuration, so a verdict is reused only for the same question."""
+_VERDICTS_KEPT = 4096
+
+
 def check_guideline_claim(
     claim: str, passages: Sequence[tuple[str, str]], config: GuidelineCheck
 ) -> GuidelineVerdict:
-    """Judge one claim against the passages it cites (the best-supporting one counts)."""
+    """Judge one claim against the passages it cites (the best-supporting one counts).
+
+    A verdict is a function of the claim, the passages and the configuration; it is
+    remembered per scorer, so checking the same claim again costs a dictionary look-up.
+    """
+    key = (
+        claim,
+        tuple(passages),
+        config.threshold,
+        config.steps,
+        config.windows,
+        config.grey,
+        config.judge,
+    )
+    try:
+        kept = _VERDICTS.setdefault(config.scorer, {})
+    except TypeError:  # a scorer that cannot be weakly referenced: no memory
+        kept = {}
+    if key in kept:
+        return kept[key]
+    verdict = _check_guideline_claim(claim, passages, config)
+    if len(kept) >= _VERDICTS_KEPT:
+        kept.pop(next(iter(kept)))
+    kept[key] = verdict
+    return verdict
+
+
+def _check_guideline_claim(
+    claim: str, passages: Sequence[tuple[str, str]], config: GuidelineCheck
+) -> GuidelineVerdict:
     pieces = [(gid, sentences(text, config.windows)) for gid, text in passages]
     if "similarity" not in config.steps or not config.windows:
         pieces = [(gid, sentences(text, False)) for gid, text in passages]

@@ -40,6 +40,8 @@ class McpServer(BaseModel):
     """Or a streamable-HTTP endpoint, e.g. ``http://127.0.0.1:8765/mcp``."""
     tools: list[str] = Field(min_length=1)
     """The allow-list: only these of its tools are offered to the model."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """HTTP headers for a URL server, e.g. ``{"Authorization": "Bearer ..."}``."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment for a stdio server."""
     cwd: str | None = None

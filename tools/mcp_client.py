@@ -24,7 +24,7 @@ import logging
 import re
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, create_model
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 UNVERIFIED = "unverified external tool"
 SEPARATOR = "__"
+NO_SERVERS = ("LINGSHU_MCP_SERVERS", "[]")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>\]\)]+)")
 _URL = re.compile(r"https?://[^\s\"'<>\]\)]+")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
@@ -49,6 +50,7 @@ class ServerSpec(Protocol):
     name: str
     command: list[str] | None
     url: str | None
+    headers: dict[str, str]
     tools: list[str]
     env: dict[str, str]
     cwd: str | None
@@ -80,13 +82,20 @@ class McpConnection:
         from mcp.client.stdio import StdioServerParameters, get_default_environment
 
         if self.spec.url:
-            return self.spec.url
+            if not self.spec.headers:
+                return self.spec.url
+            import httpx2  # the MCP SDK's HTTP client
+            from mcp.client.streamable_http import streamable_http_client
+
+            http = httpx2.AsyncClient(headers=self.spec.headers, timeout=self.connect_timeout_s)
+            return streamable_http_client(self.spec.url, http_client=http)
         command = list(self.spec.command or [])
         return StdioServerParameters(
             command=command[0],
             args=command[1:],
-            # the SDK's safe subset of our environment (no keys of ours) and the server's own
-            env={**get_default_environment(), **self.spec.env},
+            # the SDK's safe subset of our environment (no keys of ours) and the server's own;
+            # a Lingshu started as a server opens no servers of its own (no loop of servers)
+            env={**get_default_environment(), NO_SERVERS[0]: NO_SERVERS[1], **self.spec.env},
             cwd=self.spec.cwd,
         )
 
@@ -211,7 +220,7 @@ class McpTool(BaseTool):
     server: str
     remote: str
     timeout_s: float = 30.0
-    response_format: str = "content_and_artifact"
+    response_format: Literal["content", "content_and_artifact"] = "content_and_artifact"
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def get_input_schema(self, config: Any = None) -> type[BaseModel]:
@@ -275,7 +284,7 @@ def cite_result(
         "guideline",
         key,
         label=f"{tool} (MCP server {server})",
-        excerpt=shown[:600],
+        excerpt=shown[:1500],
         citation=citation,
     )
     note = "" if (doi or url) else f" (no citable source given: marked '{UNVERIFIED}')"

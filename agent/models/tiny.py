@@ -14,26 +14,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from knowledge.untrusted import QWEN_SPECIAL_TOKENS
+
 log = logging.getLogger(__name__)
 
-# Qwen2.5-VL's special tokens. ``special=False`` ones survive ``skip_special_tokens``,
-# exactly as in the real Qwen2.5 tokenizer.
-SPECIAL_TOKENS = (
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|object_ref_start|>",
-    "<|object_ref_end|>",
-    "<|box_start|>",
-    "<|box_end|>",
-    "<|quad_start|>",
-    "<|quad_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|vision_pad|>",
-    "<|image_pad|>",
-    "<|video_pad|>",
-)
+# Qwen2.5-VL's special tokens (the first 14 of the shared list; the tool-call tags and
+# the code-completion tokens follow there). ``special=False`` ones survive
+# ``skip_special_tokens``, exactly as in the real Qwen2.5 tokenizer.
+SPECIAL_TOKENS = QWEN_SPECIAL_TOKENS[:14]
 PLAIN_ADDED_TOKENS = ("<tool_call>", "</tool_call>")
 
 # Qwen2.5-VL's stock chat template (the one Lingshu ships), verbatim.

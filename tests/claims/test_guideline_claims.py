@@ -77,3 +77,86 @@ def test_a_judge_is_asked_only_in_the_grey_zone_and_its_no_counts(scorer: Any) -
     verdict = check_guideline_claim(grey, [("G1", PASSAGE)], config)
     assert asked == [grey] and config.judge_calls == 1
     assert verdict.status == "mismatch" and "judge" in verdict.reason
+
+
+# Reversed recommendations worded with the passage's own words (issue 21, second round).
+# Passages paraphrase the starter corpus (knowledge/corpus): Surviving Sepsis Campaign 2021,
+# BTS 2023 pneumothorax, ESC 2019 pulmonary embolism, Canadian CT Head Rule 2001, Ottawa foot
+# rules 1992, ACR BI-RADS 5th edition 2013 (demonstration and education, not clinical use).
+REVERSALS = {
+    "role": (
+        "Surviving Sepsis Campaign 2021 — Vasopressors\n"
+        "- Crystalloids are first-line fluids.\n"
+        "- Norepinephrine is the first-line vasopressor in septic shock.",
+        "Norepinephrine is the first-line vasopressor for septic shock.",
+        "Dopamine is the first-line vasopressor in septic shock.",
+        "'first-line'",
+    ),
+    "rejected-option": (
+        "BTS 2023 pneumothorax — Management\n"
+        "- Management is guided by symptoms and by high-risk characteristics rather than by "
+        "the size of the pneumothorax on the radiograph alone.",
+        "Symptoms and high-risk characteristics guide the management of a pneumothorax.",
+        "The size of the pneumothorax on the chest radiograph decides its management.",
+        "sets aside",
+    ),
+    "negation-dropped": (
+        "ESC 2019 pulmonary embolism — Anticoagulation\n"
+        "- NOACs are not recommended in severe renal impairment or during pregnancy.",
+        "NOACs are not recommended during pregnancy.",
+        "NOACs are recommended in severe renal impairment.",
+        "drops the negation",
+    ),
+    "threshold-direction": (
+        "Canadian CT Head Rule 2001 — High-risk factors\n"
+        "- CT of the head is required for a GCS score below 15 at 2 hours after injury.",
+        "A GCS score below 15 at 2 hours after injury means CT of the head is required.",
+        "A GCS score of 15 or more at 2 hours after injury means CT of the head is required.",
+        "bound",
+    ),
+    "restriction-dropped": (
+        "Ottawa foot rules 1992 — Foot radiographs\n"
+        "- A foot radiograph series is needed only if there is pain in the midfoot zone and "
+        "bone tenderness at the navicular.",
+        "A foot radiograph series is needed only if midfoot pain comes with navicular tenderness.",
+        "A foot radiograph series is needed for any pain in the midfoot zone.",
+        "only under a condition",
+    ),
+    "direction-inflected": (
+        "ACR BI-RADS 2013 — Breast composition\n"
+        "- d: the breasts are extremely dense, which lowers the sensitivity of mammography.",
+        "Extremely dense breasts lower the sensitivity of mammography.",
+        "Extremely dense breasts increase the sensitivity of mammography.",
+        "'lower'",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REVERSALS))
+def test_a_reversed_recommendation_in_the_passages_words_is_caught(scorer: Any, kind: str) -> None:
+    passage, right, reversed_, said = REVERSALS[kind]
+    config = GuidelineCheck(scorer=scorer)
+    kept = check_guideline_claim(right, [("G2", passage)], config)
+    assert kept.status == "checked", kept.reason
+    caught = check_guideline_claim(reversed_, [("G2", passage)], config)
+    assert caught.status == "mismatch" and caught.label == "contradicted", caught.reason
+    assert said in caught.reason and caught.reason.startswith("G2"), caught.reason
+
+
+def test_a_recheck_reuses_the_verdict_but_not_for_another_passage(scorer: Any) -> None:
+    calls: list[int] = []
+
+    def counting(batch: Any) -> list[float]:
+        calls.append(len(batch))
+        return list(scorer(batch))
+
+    config = GuidelineCheck(scorer=counting)
+    claim = "NOACs are recommended in severe renal impairment."
+    passage = REVERSALS["negation-dropped"][0]
+    first = check_guideline_claim(claim, [("G1", passage)], config)
+    asked = len(calls)
+    again = check_guideline_claim(claim, [("G1", passage)], GuidelineCheck(scorer=counting))
+    assert again == first and len(calls) == asked  # the same question: no scoring at all
+    edited = passage.replace("are not recommended", "are recommended")
+    changed = check_guideline_claim(claim, [("G1", edited)], GuidelineCheck(scorer=counting))
+    assert len(calls) > asked and changed.status == "checked", changed.reason

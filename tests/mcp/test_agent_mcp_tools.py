@@ -18,7 +18,7 @@ from agent.report import reference_line
 from agent.session import Lingshu
 from agent.settings import McpServer, Settings
 from tests.fakes import ScriptedChatModel, call
-from tests.mcp.conftest import data_dir_with_ehr
+from tests.mcp.conftest import KEY_A, HttpMcp, data_dir_with_ehr
 from tools.mcp_client import UNVERIFIED, close_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +103,32 @@ def test_external_calculator_is_offered_called_cited_and_verified(
     audit = agent.state(result.session_id)["audit"]
     (entry,) = [e for e in audit if e["tool"] == "om__calculate"]
     assert entry["status"] == "ok" and entry["args"] == {"calculator": "CHA2DS2-VASc"}
+
+
+def test_streamable_http_server_with_a_key(
+    tmp_path: Path, http_mcp: tuple[HttpMcp, ScriptedChatModel]
+) -> None:
+    served, _ = http_mcp  # ward-a's key grants the chest-pain patient only
+    ward = McpServer(
+        name="ward",
+        url=served.url,
+        headers={"Authorization": f"Bearer {KEY_A}"},
+        tools=["calculate", "get_labs"],
+    )
+    model = ScriptedChatModel(
+        script=[
+            call("ward__get_labs", name_or_loinc="lactate", patient_id="sepsis"),
+            call("ward__calculate", calculator="CHA2DS2-VASc"),
+            "CHA2DS2-VASc 2 [G1].",
+        ]
+    )
+    settings = Settings(data_dir=tmp_path / "agent", mcp_servers=[ward], tool_timeout_s=20)
+    result = Lingshu(settings, model=model).ask("Stroke risk?")
+    refused = model.prompts[1][-1].text
+    assert "Error:" in refused and "may not open patient 'sepsis'" in refused
+    assert result.answer["citations"] == ["G1"]
+    assert result.evidence["G1"]["citation"]["doi"] == "10.1378/chest.09-1584"
+    assert any("ward__get_labs" in w for w in result.answer["warnings"])
 
 
 def test_failing_slow_and_crashing_servers_degrade_to_warnings(tmp_path: Path) -> None:
