@@ -10,14 +10,21 @@ The checks run cheapest first, each measured on ``benchmarks/claims_guideline.js
 2. ``numbers``: every number the claim states (a dose, a threshold, a duration) must be
    stated by the passage;
 3. ``polarity``: the claim and the sentence that matches it best agree on negation
-   ("not recommended", "avoid", "do not") and on direction words (increase/decrease,
-   before/after, above/below, more/less);
+   (a word one side negates, "not recommended in pregnancy", "advises against", the other
+   states outside any negation) and on direction words in any inflection
+   (increase/decrease, before/after, above/below, more/less); and over the passage: a
+   bound keeps its direction ("above 4.75" against "below 4.75"), a role ("X is the
+   first-line ...") keeps its subject, "A rather than B" is not turned into B, "only if"
+   is not turned into "any", and a table row keeps its own values;
 4. ``population``: a population the claim names (children, pregnancy, older adults ...)
    must be named by the passage;
 5. ``coverage``: two or more content words the passage (with its title and section) never
    uses mean the claim says something the passage does not;
 6. an optional ``judge`` (any OpenAI-compatible chat endpoint) for claims the cheap checks
    pass with a similarity in the grey zone.
+
+Verdicts are remembered per scorer, keyed by the claim, the cited passages' text and the
+configuration, so the re-check after a repair costs a look-up for each unchanged claim.
 """
 
 from __future__ import annotations
@@ -437,6 +444,52 @@ def _role_clash(claim: str, passage: str) -> str:
     return ""
 
 
+def _table_rows(passage: str) -> list[tuple[frozenset[str], frozenset[str]]]:
+    """(key words, value words) of each body row of the passage's Markdown tables.
+
+    The key is the first cell without its parenthesis (``HFrEF (reduced)`` -> hfref);
+    the values are the numbers and content words of the other cells.
+    """
+    rows = []
+    lines = passage.splitlines()
+    for n, line in enumerate(lines):
+        if not line.lstrip().startswith("|") or re.fullmatch(r"[\s|:\-]*", line):
+            continue
+        if n + 1 < len(lines) and re.fullmatch(r"\s*\|[\s|:\-]+", lines[n + 1]):
+            continue  # a header row
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        key = re.sub(r"\(.*?\)", " ", cells[0])
+        rows.append((frozenset(_TOKEN.findall(key.lower())), _row_words(" ".join(cells[1:]))))
+    return rows
+
+
+def _row_words(text: str) -> frozenset[str]:
+    words = _TOKEN.findall(text.lower())
+    return frozenset(w for w in words if w[0].isdigit() or (len(w) > 3 and w not in _STOP))
+
+
+def _table_row_clash(claim: str, passage: str) -> str:
+    """The claim names a table row (``category 3``) but states what only other rows say:
+    a number, or two or more words, found in other rows and not in the one it names."""
+    rows = _table_rows(passage)
+    if len(rows) < 2:
+        return ""
+    mine = set(_TOKEN.findall(claim.lower()))
+    named = [r for r in rows if r[0] and r[0] <= mine]
+    if not named or len(named) == len(rows):
+        return ""
+    keys = set().union(*(k for k, _ in named))
+    said = set().union(*(v for _, v in named)) | keys
+    others = set().union(*(v | k for k, v in rows if (k, v) not in named))
+    elsewhere = sorted((_row_words(claim) - keys) & others - said)
+    numbers_elsewhere = [w for w in elsewhere if w[0].isdigit()]
+    if numbers_elsewhere or len(elsewhere) >= 2:  # one shared word is too weak a sign
+        elsewhere = numbers_elsewhere or elsewhere
+        row = " ".join(sorted(keys))
+        return f"the claim gives the row '{row}' what other rows of the table say ({elsewhere[0]})"
+    return ""
+
+
 def _acronym_set(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"\b[A-Z][A-Za-z0-9]*[A-Z]\b", text)}
 
@@ -547,6 +600,7 @@ def _step(step: str, claim: str, passage: str, best: list[str]) -> str:
             or _restriction_dropped(claim, top)
             or _threshold_clash(claim, passage)
             or _role_clash(claim, passage)
+            or _table_row_clash(claim, passage)
         )
         if clash:
             return clash

@@ -21,7 +21,14 @@ STREAMED: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {
             "application/json": {},
-            "text/event-stream": {"schema": {"type": "string"}},
+            # each server-sent event: its name (sessions API) and its JSON data
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+                    "required": ["data"],
+                }
+            },
         }
     }
 }

@@ -81,7 +81,7 @@ def test_a_judge_is_asked_only_in_the_grey_zone_and_its_no_counts(scorer: Any) -
 
 # Reversed recommendations worded with the passage's own words (issue 21, second round).
 # Passages paraphrase the starter corpus (knowledge/corpus): Surviving Sepsis Campaign 2021,
-# BTS 2023 pneumothorax, ESC 2019 pulmonary embolism, Canadian CT Head Rule 2001, Ottawa foot
+# BTS 2023 pneumothorax, ESC 2019 pulmonary embolism, 2017 ACC/AHA blood pressure, Canadian CT Head Rule 2001, Ottawa foot
 # rules 1992, ACR BI-RADS 5th edition 2013 (demonstration and education, not clinical use).
 REVERSALS = {
     "role": (
@@ -160,3 +160,21 @@ def test_a_recheck_reuses_the_verdict_but_not_for_another_passage(scorer: Any) -
     edited = passage.replace("are not recommended", "are recommended")
     changed = check_guideline_claim(claim, [("G1", edited)], GuidelineCheck(scorer=counting))
     assert len(calls) > asked and changed.status == "checked", changed.reason
+
+
+def test_a_claim_giving_one_table_row_another_rows_value_is_caught(scorer: Any) -> None:
+    passage = (
+        "2017 ACC/AHA high blood pressure — Categories\n"
+        "| Category | Systolic (mmHg) | | Diastolic (mmHg) |\n| --- | --- | --- | --- |\n"
+        "| Normal | < 120 | and | < 80 |\n| Elevated | 120-129 | and | < 80 |\n"
+        "| Stage 1 hypertension | 130-139 | or | 80-89 |\n"
+        "| Stage 2 hypertension | >= 140 | or | >= 90 |"
+    )
+    # The row rule alone (the numbers step would also catch the second claim's 140).
+    config = GuidelineCheck(scorer=scorer, steps=("similarity", "polarity"))
+    right = "Stage 1 hypertension is a systolic pressure of 130-139 mmHg or a diastolic of 80-89."
+    assert check_guideline_claim(right, [("G4", passage)], config).status == "checked"
+    wrong = "Stage 1 hypertension is a systolic pressure of 140 mmHg or more."
+    verdict = check_guideline_claim(wrong, [("G4", passage)], config)
+    assert verdict.status == "mismatch" and "other rows" in verdict.reason, verdict.reason
+    assert "140" in verdict.reason
