@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.citations import cited_ids
 from agent.claims_guideline import GuidelineCheck, check_guideline_claim, sentences
 from agent.claims_record import check_record_claim
 from tools.runtime import EvidenceRecord
@@ -31,6 +32,7 @@ STATUSES = ("checked", "unchecked", "mismatch")
 _RANK = {"checked": 0, "unchecked": 1, "mismatch": 2}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_INLINE_CITATION = re.compile(r"\[[GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*\]")
 _CITE = re.compile(r"\[\s*[GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*\s*\]")
 
 
@@ -68,7 +70,7 @@ def check_claim(
     support: list[dict[str, Any]] = []
     record_ids = [i for i in known if evidence[i]["kind"] == "ehr"]
     if record_ids:
-        record = check_record_claim(text, record_ids, evidence)
+        record = check_record_claim(scoped_text(text, record_ids), record_ids, evidence)
         parts.append((record.status, record.reason))
     guideline_ids = [i for i in known if evidence[i]["kind"] == "guideline"]
     if guideline_ids:
@@ -76,9 +78,10 @@ def check_claim(
             parts.append(("unchecked", f"support in {', '.join(guideline_ids)} not measured"))
         else:
             passages = [(i, passage_text(evidence[i])) for i in guideline_ids]
-            g = check_guideline_claim(text, passages, guideline)
+            said = scoped_text(text, guideline_ids)
+            g = check_guideline_claim(said, passages, guideline)
             parts.append((g.status, g.reason))
-            support.append({"claim": text, "id": g.best_id, "score": round(g.score, 3)})
+            support.append({"claim": said, "id": g.best_id, "score": round(g.score, 3)})
     image_ids = [i for i in known if evidence[i]["kind"] == "image"]
     if image_ids:
         parts.append(check_image_claim(text, image_ids, evidence, max_pixels))
@@ -93,6 +96,32 @@ def check_claim(
             "correct the claim to what the evidence holds, or cite the evidence that says it"
         )
     return ClaimVerdict(status, reason, problem, support)
+
+
+def scoped_text(text: str, ids: Sequence[str]) -> str:
+    """The part of ``text`` that cites one of ``ids``, where the text cites inline.
+
+    "ACS is likely: rising troponin [E17]; troponin is the preferred marker [G1]." holds
+    two claims: the record is checked against the words before ``[E17]``, the guideline
+    against those before ``[G1]`` (back to the clause or the previous citation). Text
+    whose inline citations all name the same ids, or that has none, is one claim.
+    """
+    marks = list(_INLINE_CITATION.finditer(text))
+    if len({tuple(cited_ids(m.group(0))) for m in marks}) < 2:
+        return text
+    wanted = set(ids)
+    kept: list[str] = []
+    start = 0
+    for mark in marks:
+        segment = text[start : mark.start()]
+        after_a_citation = start > 0
+        start = mark.end()
+        if wanted & set(cited_ids(mark.group(0))):
+            # words right after another citation belong to it up to the clause's end
+            clause = re.split(r"[;:]\s", segment)[-1] if after_a_citation else segment
+            kept.append(clause.strip(" ,;:"))
+    said = " ".join(k for k in kept if k)
+    return said or text
 
 
 def prime_guideline(

@@ -44,8 +44,7 @@ TURNS = [
         "Could this be a pulmonary embolism instead?",
         [
             call("search_guidelines", query="pulmonary embolism suspected stable assessment", k=3),
-            "PE is less likely: oxygen saturation is preserved [E14]; assess pretest "
-            "probability first [G5].",
+            "PE is less likely: oxygen saturation is preserved [E14].",
         ],
     ),
     ("Summarise the plan in two lines.", ["ECG now, and repeat the hs-troponin T [E17]."]),

@@ -178,3 +178,39 @@ def test_a_claim_giving_one_table_row_another_rows_value_is_caught(scorer: Any) 
     verdict = check_guideline_claim(wrong, [("G4", passage)], config)
     assert verdict.status == "mismatch" and "other rows" in verdict.reason, verdict.reason
     assert "140" in verdict.reason
+
+
+def test_a_sentence_citing_the_record_and_a_guideline_is_two_claims(scorer: Any) -> None:
+    """Models write "ACS is likely: rising troponin [E1]; troponin is the preferred marker
+    [G1]." The guideline is held to the words before [G1] only, the record to those before
+    [E1]: the record's part is not a claim the passage failed to make, and a wrong part
+    is still caught on its own side."""
+    from agent.claims import check_claim
+
+    evidence: dict[str, Any] = {
+        "G1": {
+            "id": "G1",
+            "kind": "guideline",
+            "key": "chunk-1",
+            "label": "2021 AHA/ACC chest pain guideline",
+            "excerpt": PASSAGE,
+            "citation": {"title": "2021 AHA/ACC chest pain guideline"},
+        },
+        "E1": {
+            "id": "E1",
+            "kind": "ehr",
+            "key": "Condition/c1",
+            "label": "Condition Chest pain (2026-03-01)",
+            "excerpt": "Chest pain (since 2026-03)",
+            "citation": {"resource_type": "Condition", "display": "Chest pain", "status": "active"},
+        },
+    }
+    config = GuidelineCheck(scorer=scorer)
+    both = (
+        "Acute coronary syndrome is most likely given the ongoing chest pain [E1]; "
+        "high-sensitivity cardiac troponin is the preferred biomarker [G1]."
+    )
+    assert check_claim(both, ["E1", "G1"], evidence, guideline=config).status != "mismatch"
+    wrong = both.replace("is the preferred", "is not the preferred")
+    verdict = check_claim(wrong, ["E1", "G1"], evidence, guideline=config)
+    assert verdict.status == "mismatch" and "G1" in verdict.reason
