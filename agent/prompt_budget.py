@@ -85,12 +85,21 @@ class _Budget:
     min_pixels: int
     max_pixels: int
 
+    known: dict[int, tuple[BaseMessage, int]] = field(default_factory=dict)
+    """Cost of each message seen in this call, by identity (a message is never changed
+    in place: one that loses its images is a new message)."""
+
     def cost(self, msg: BaseMessage) -> int:
-        return text_tokens(msg) + sum(
+        seen = self.known.get(id(msg))
+        if seen is not None and seen[0] is msg:
+            return seen[1]
+        cost = text_tokens(msg) + sum(
             image_tokens(self.evidence[i], self.min_pixels, self.max_pixels)
             for i in _image_ids(msg)
             if i in self.evidence
         )
+        self.known[id(msg)] = (msg, cost)
+        return cost
 
     def total(self, history: Sequence[BaseMessage]) -> int:
         return sum(self.cost(m) for m in history)
@@ -115,7 +124,12 @@ def fit_history(
     def too_many() -> bool:
         return _image_count(fitted.history) > max_images
 
-    for i in range(_current_turn(fitted.history)):  # 1. earlier images
+    if not over() and not too_many():  # the usual case: everything fits
+        return fitted
+    earlier_images = [
+        i for i in range(_current_turn(fitted.history)) if _image_ids(fitted.history[i])
+    ]
+    for i in earlier_images:  # 1. earlier images
         if not over() and not too_many():
             break
         _reference(fitted, i, evidence)
