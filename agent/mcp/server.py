@@ -208,7 +208,7 @@ class LingshuMcp:
         try:
             self.gate.check_text("question", question)
             if session_id is not None:
-                service.authorize(key, session_id, patient_id)
+                self.service.authorize(key, session_id, patient_id)
             else:
                 made = await service.call(service.create_session, key, patient_id, mode)
                 session_id = str(made["session_id"])
@@ -252,6 +252,14 @@ class LingshuMcp:
         except UnknownSession as exc:
             raise ResourceError(str(exc)) from None
         return dict(state.get("evidence") or {})
+
+    def _authorize(self, key: ApiKey, session_id: str, patient_id: str | None = None) -> None:
+        """The service's session check, and the key's grant on the session's own patient (a
+        session another face made on the same store has no owner row to check it against)."""
+        self.service.authorize(key, session_id, patient_id)
+        bound = self.service.agent.state(session_id).get("patient_id")
+        if bound is not None and not key.may_open(bound):
+            raise HTTPException(403, f"this key ({key.name}) may not open patient {bound!r}")
 
     def _resource_key(self, context: Context) -> ApiKey:
         try:

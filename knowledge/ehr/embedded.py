@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from knowledge.ehr.parse import IndexedResource, MalformedResource, validate
+from knowledge.ehr.parse import IndexedResource, MalformedResource, bom_codec, validate
 from knowledge.ehr.source import split_token
 
 log = logging.getLogger(__name__)
@@ -47,13 +47,6 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 IMPORTABLE_SUFFIXES = (".json", ".ndjson")
 MAX_DEPTH = 64
 """Deepest JSON nesting imported (real FHIR resources stay under 20 levels)."""
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 MAX_WARNINGS = 1000
@@ -144,7 +137,7 @@ def _encoding(path: Path) -> str:
     """The file's encoding from its byte-order mark; UTF-8 when it has none."""
     with path.open("rb") as handle:
         head = handle.read(4)
-    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8")
+    return bom_codec(head) or "utf-8"
 
 
 def _too_deep(node: Any, limit: int = MAX_DEPTH) -> bool:

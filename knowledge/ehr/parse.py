@@ -22,6 +22,7 @@ Real exports are messy; the rules here are:
 
 from __future__ import annotations
 
+import codecs
 import copy
 import logging
 from dataclasses import dataclass
@@ -30,6 +31,20 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def bom_codec(head: bytes) -> str | None:
+    """The codec a byte-order mark at the start of ``head`` names; None without one."""
+    return next((name for bom, name in _BOMS if head.startswith(bom)), None)
+
 
 log = logging.getLogger(__name__)
 

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from knowledge.ehr.parse import bom_codec
 
 NAME, IDENTIFIER, BIRTH_DATE, ADDRESS, PHONE, EMAIL, SSN = (
     "name",
@@ -408,20 +409,13 @@ _TEXTUAL = re.compile(
     r"(?i)\s*(?:text/|application/(?:[\w.-]+\+)?(?:json|xml)\b|application/xhtml)"
 )
 _CHARSET = re.compile(r"(?i)charset\s*=\s*[\"']?[\w.:-]+[\"']?")
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
 
 
 def _decoded(raw: bytes, content_type: str) -> str:
     """Attachment bytes as text: by BOM, else the declared charset, else UTF-8."""
-    for bom, codec in _BOMS:
-        if raw.startswith(bom):
-            return raw.decode(codec, errors="replace")
+    codec = bom_codec(raw)
+    if codec:
+        return raw.decode(codec, errors="replace")
     charset = re.search(r"(?i)charset\s*=\s*[\"']?([\w.:-]+)", content_type)
     if charset:
         with contextlib.suppress(LookupError):

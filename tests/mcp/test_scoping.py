@@ -58,3 +58,24 @@ def test_every_record_tool_refuses_a_patient_outside_the_grant(stdio_mcp: Lingsh
     audit = read_audit(stdio_mcp.settings)
     assert audit and all(e["status"] == "refused" and e["resources"] == [] for e in audit)
     assert {e["tool"] for e in audit} == set(reading)
+
+
+def test_a_session_of_another_face_for_a_patient_outside_the_grant_is_refused(
+    stdio_mcp: LingshuMcp,
+) -> None:
+    # made by the CLI on the same store: no owner row, bound to a patient not granted here
+    other = stdio_mcp.service.agent.new_session(patient_id="pneumonia", mode="clinical")
+
+    async def run() -> tuple[Any, Any]:
+        async with Client(stdio_mcp.server, cache=None) as mcp:
+            turn = await mcp.call_tool("consult", {"question": "Any change?", "session_id": other})
+            try:
+                await mcp.read_resource(f"lingshu://sessions/{other}/evidence")
+                read: Any = None
+            except Exception as exc:
+                read = exc
+            return turn, read
+
+    turn, read = anyio.run(run)
+    assert turn.is_error and "may not open patient 'pneumonia'" in turn.content[0].text
+    assert read is not None and "pneumonia" in str(read)
