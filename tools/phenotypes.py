@@ -21,7 +21,7 @@ from knowledge.phenotypes import Candidate, Found, lab_term, most_specific, rank
 from knowledge.phenotypes import terms_in_text as _terms_in_text
 from knowledge.phenotypes.offer import suggests_rare_disease
 from knowledge.untrusted import untrusted
-from tools.ehr_lines import cite, conditions, search
+from tools.ehr_lines import cite, search
 from tools.runtime import ToolArtifact, ToolContext, ToolError, requires
 
 _MAX_K = 15
@@ -49,7 +49,7 @@ def _record_findings(ctx: ToolContext) -> tuple[list[Found], dict[str, dict[str,
     """Terms from the session patient's problems, abnormal results and notes, by source."""
     found: list[Found] = []
     sources: dict[str, dict[str, Any]] = {}
-    for resource in conditions(ctx, "all"):
+    for resource in search(ctx, "Condition", count=500):
         name = concept_text(resource.get("code"))
         ref = f"Condition/{resource['id']}"
         sources[ref] = resource

@@ -60,7 +60,7 @@ def _record(ctx: ToolContext, calc: Calculator) -> Record | None:
     patient = guard(lambda: ctx.ehr.patient(pid))
     codes = _codes(calc)
     observations = search(ctx, "Observation", codes=codes, count=500) if codes else []
-    conditions = search(ctx, "Condition")
+    conditions = search(ctx, "Condition", count=500)
     given = ctx.extras.get("as_of")
     when = datetime.fromisoformat(given) if isinstance(given, str) else given
     everything = search(ctx, "Observation", count=1) + search(ctx, "Encounter", count=1)

@@ -208,7 +208,7 @@ class LingshuMcp:
         try:
             self.gate.check_text("question", question)
             if session_id is not None:
-                self.service.authorize(key, session_id, patient_id)
+                self._authorize(key, session_id, patient_id)
             else:
                 made = await service.call(service.create_session, key, patient_id, mode)
                 session_id = str(made["session_id"])
@@ -245,7 +245,7 @@ class LingshuMcp:
     async def _session_evidence(self, session_id: str, context: Context) -> Mapping[str, Any]:
         key = self._resource_key(context)
         try:
-            self.service.authorize(key, session_id)
+            self._authorize(key, session_id)
             state = await self.service.call(self.service.agent.state, session_id)
         except HTTPException as exc:
             raise ResourceError(str(exc.detail)) from None

@@ -114,3 +114,18 @@ def test_a_small_output_budget_shows_whole_candidates_and_says_what_is_left(
     for eid in message.artifact["evidence"]:
         assert f"[{eid}]" in message.content
     assert len(ctx.ledger.ids("guideline")) == len(shown)
+
+
+def test_every_record_read_is_bounded(rare_store: Any) -> None:
+    counts: list[Any] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(rare_store, name)
+
+        def search(self, *args: Any, **kwargs: Any) -> Any:
+            counts.append(kwargs.get("count"))
+            return rare_store.search(*args, **kwargs)
+
+    run(ToolContext(ledger=EvidenceLedger(), patient_id=PID, ehr=Counting()))
+    assert counts and None not in counts

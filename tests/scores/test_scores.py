@@ -270,3 +270,18 @@ def test_a_cut_off_can_be_reported_as_its_number(score_store: Any) -> None:
     assert data["values"]["heart_rate_gt_100"]["source"] == "reported"
     assert "heart rate > 100 is False" in message.content
     assert "the record has Heart rate 112" in message.content
+
+
+def test_every_record_read_is_bounded(score_store: Any) -> None:
+    counts: list[Any] = []
+
+    class Counting:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(score_store, name)
+
+        def search(self, *args: Any, **kwargs: Any) -> Any:
+            counts.append(kwargs.get("count"))
+            return score_store.search(*args, **kwargs)
+
+    run(context(Counting(), "score-pneumonia"), "CURB-65")
+    assert counts and None not in counts
