@@ -30,6 +30,7 @@ from agent.prompting import is_user_turn
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
 from knowledge.imaging import ImageError
+from knowledge.untrusted import protocol_safe
 
 __all__ = [
     "InputError",
@@ -173,8 +174,8 @@ class Lingshu:
         for role, text in history:
             if role == "user":
                 carried.append(HumanMessage(content=text))
-            elif role == "assistant":
-                carried.append(AIMessage(content=text))
+            elif role == "assistant":  # the client's word, not the model's: no token in it
+                carried.append(AIMessage(content=protocol_safe(text)))
             else:
                 raise InputError(f"a carried turn must be 'user' or 'assistant', not {role!r}")
         values: dict[str, Any] = {
