@@ -126,7 +126,8 @@ async def bare_consult(client: AsyncOpenAI, model: str, patient: PatientModel, i
             break
         reply = await patient.answer(item, text)
         transcript[-1]["patient"] = reply
-        messages += [{"role": "assistant", "content": text}, {"role": "user", "content": reply}]
+        said = untrusted(reply, limit=2000)
+        messages += [{"role": "assistant", "content": text}, {"role": "user", "content": said}]
     return {"text": text, "transcript": transcript, "latency_s": time.perf_counter() - start,
             "tokens": tokens}  # fmt: skip
 

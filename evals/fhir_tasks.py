@@ -73,7 +73,8 @@ def _number(value: float) -> str:
 def _record_text(store: EmbeddedFhirStore, patient: str) -> str:
     resources = [store.patient(patient) or {}]
     for kind in ("Observation", "MedicationRequest", "Encounter", "Condition"):
-        resources += store.search(kind, patient)
+        # each resource is over 24 characters: RECORD_CHARS is spent before this many
+        resources += store.search(kind, patient, count=RECORD_CHARS // 24)
     text = "\n".join(json.dumps(r, separators=(",", ":")) for r in resources)
     return untrusted(text, limit=RECORD_CHARS)
 

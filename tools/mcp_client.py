@@ -300,16 +300,19 @@ def tool_name(server: str, tool: str) -> str:
 
 
 def _escaped_schema(value: Any) -> Any:
-    """The input schema with every description/title through the escaping function."""
+    """The input schema with every name and text (descriptions, titles, property names, enum
+    values, defaults, examples) through the escaping function; a ``pattern`` is kept."""
     if isinstance(value, dict):
         return {
-            k: untrusted(v, limit=500)
-            if k in ("description", "title") and isinstance(v, str)
+            untrusted(k, limit=200): v
+            if k == "pattern" and isinstance(v, str)
             else _escaped_schema(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
         return [_escaped_schema(v) for v in value]
+    if isinstance(value, str):
+        return untrusted(value, limit=500)
     return value
 
 
