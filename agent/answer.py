@@ -9,7 +9,7 @@ from typing import Any
 from agent.citations import cited_ids
 from agent.claims import count_claims
 from agent.state import ConsultState
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 DISCLAIMERS = {
     "clinical": (

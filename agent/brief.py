@@ -13,7 +13,7 @@ from agent.report import readable_passage
 from agent.settings import Settings
 from agent.state import BRIEF, ConsultState
 from knowledge.untrusted import untrusted
-from tools.runtime import EvidenceLedger
+from tools.evidence import EvidenceLedger
 
 if TYPE_CHECKING:
     from agent.graph import Deps

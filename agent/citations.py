@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from tools.runtime import KIND_OF_PREFIX, EvidenceRecord
+from tools.evidence import KIND_OF_PREFIX, EvidenceRecord
 
 _BRACKET = re.compile(r"\[\s*([GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*)\s*\]")
 _ID = re.compile(r"([GEI])?(\d+)")

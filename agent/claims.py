@@ -26,7 +26,7 @@ from typing import Any
 from agent.citations import cited_ids
 from agent.claims_guideline import GuidelineCheck, check_guideline_claim, sentences
 from agent.claims_record import check_record_claim
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 STATUSES = ("checked", "unchecked", "mismatch")
 _RANK = {"checked": 0, "unchecked": 1, "mismatch": 2}

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 # --- units ----------------------------------------------------------------------------------
 _MASS = {"pg": 1e-12, "ng": 1e-9, "ug": 1e-6, "µg": 1e-6, "μg": 1e-6, "mcg": 1e-6, "mg": 1e-3}

@@ -24,7 +24,8 @@ from agent.resources import Resources
 from agent.settings import Settings
 from agent.state import ConsultState
 from agent.verification import Verdict, embedding_scorer, verify_reply
-from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext
+from tools.evidence import EvidenceLedger, EvidenceRecord
+from tools.runtime import ToolContext
 
 log = logging.getLogger(__name__)
 

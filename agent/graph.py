@@ -39,7 +39,7 @@ from agent.resources import Resources, open_resources
 from agent.settings import Settings
 from agent.state import BUDGET, REJECTED, REPAIR, TOOL_IMAGES, ConsultState, InputState
 from knowledge.untrusted import protocol_safe
-from tools.runtime import EvidenceLedger
+from tools.evidence import EvidenceLedger
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from agent.models.qwen_tokens import full_image_tokens, image_tokens_at
 from agent.state import TOOL_IMAGES
 from knowledge.imaging import fit_pixels
 from knowledge.untrusted import untrusted
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 CHARS_PER_TOKEN = 4
 

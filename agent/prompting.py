@@ -27,7 +27,7 @@ from agent.models.qwen_tokens import history_budget, images_per_prompt
 from agent.prompt_budget import CHARS_PER_TOKEN, Fitted, fit_history
 from agent.state import BRIEF, BUDGET, REJECTED, REPAIR
 from knowledge.untrusted import protocol_safe, untrusted
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 ImageUrl = Callable[[EvidenceRecord], str]
 """Turns an image evidence record into a data URL within the pixel budget."""

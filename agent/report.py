@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.citations import cited_ids
 from agent.links import citation_url
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 MODE_LABELS = {
     "clinical": "Clinical decision support (demonstration; not for clinical use without review)",

@@ -34,7 +34,7 @@ from agent.report import (
 )
 from agent.report_css import CSS
 from agent.report_images import Picture, pictures, region_text, view_facts
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 _CITE = re.compile(r"\[\s*([GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*)\s*\]")
 _TAG = re.compile(r"(<[^>]*>)")

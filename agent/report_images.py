@@ -22,7 +22,7 @@ from PIL import Image
 from knowledge.imaging import ImageError, ImageStore
 from knowledge.imaging.derive import FULL
 from knowledge.imaging.overlay import outline_regions
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 log = logging.getLogger(__name__)
 

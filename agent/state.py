@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 Mode = Literal["clinical", "education", "report"]
 

@@ -25,7 +25,7 @@ from agent.claims import (
 )
 from agent.claims_guideline import GuidelineCheck, Judge
 from agent.differential import Differential, DifferentialParse, parse_differential
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
 """[(claim, passage sentences), ...] -> the best similarity in [-1, 1] for each claim."""

@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from agent.claims import check_claim  # noqa: E402
 from knowledge.ehr import ensure_demo_patients, loinc  # noqa: E402
 from tools.ehr import EHR_TOOLS  # noqa: E402
-from tools.runtime import EvidenceLedger, EvidenceRecord, ToolContext  # noqa: E402
+from tools.evidence import EvidenceLedger, EvidenceRecord  # noqa: E402
+from tools.runtime import ToolContext  # noqa: E402
 
 SET = Path(__file__).with_name("claims_record.json")
 TOOLS = {t.name: t for t in EHR_TOOLS}

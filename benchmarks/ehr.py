@@ -29,7 +29,8 @@ from knowledge.ehr.parse import validate
 from knowledge.ehr.redacting import redacting
 from knowledge.patients import BUNDLE_DIR
 from tools.ehr import get_labs, patient_summary
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext
 
 PATIENT = "chest-pain"
 N_OBSERVATIONS = 10_000

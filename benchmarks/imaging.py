@@ -35,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from knowledge.imaging import ImageStore
 from knowledge.imaging.derive import fit_area
 from tests.imaging.dicom_files import ct_file, mono_file
+from tools.evidence import EvidenceLedger
 from tools.imaging import window, zoom
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.runtime import ToolContext
 
 RUNS = 25
 MAX_PIXELS = 1280 * 28 * 28

@@ -39,7 +39,8 @@ from agent.settings import Settings
 from knowledge.ehr import ensure_demo_patients
 from tests.mcp.conftest import HttpMcp
 from tools.ehr import EHR_TOOLS
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext
 
 ARGS = {"name_or_loinc": "troponin"}
 KEY = "lsk-benchmark"

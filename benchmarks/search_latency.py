@@ -45,8 +45,9 @@ from knowledge.guidelines import (
     starter_files,
 )
 from knowledge.guidelines.lexical import tokenize
+from tools.evidence import EvidenceLedger
 from tools.guidelines import search_guidelines
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.runtime import ToolContext
 
 PUBLISHERS = ["ACC/AHA", "ESC/ERS", "ATS/IDSA", "GOLD", "BTS", "NICE", "WHO"]
 TAGS = ["cardiology", "pulmonology", "radiology", "emergency-medicine", "neurology"]

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent.verification import embedding_scorer
 from knowledge.guidelines import get_embedder
 from knowledge.icd10 import check_code
-from tools.runtime import EvidenceRecord
+from tools.evidence import EvidenceRecord
 
 CODES = ["I21.4", "I20.0", "I26.99", "J18.9", "I71.00", "I30.9", "K21.9", "J93.0", "M94.0", "F41.0"]
 

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from knowledge.imaging import PRESETS, ImageError, ImageStore, View, Window, describe
 from knowledge.imaging.derive import Box, frame_index, pixel_bounds, scaled
-from tools.runtime import EvidenceRecord, ToolArtifact, ToolContext, ToolError, requires
+from tools.evidence import EvidenceRecord
+from tools.runtime import ToolArtifact, ToolContext, ToolError, requires
 
 _SHOWN = "It is shown to you as the next image."
 _ID = re.compile(r"^\[?\s*(I\d+)\s*\]?$", re.IGNORECASE)

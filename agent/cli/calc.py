@@ -15,7 +15,8 @@ from rich.table import Table
 
 from agent.cli.app import app
 from agent.cli.options import DataDir, build_settings, console, err
-from tools.runtime import EvidenceLedger, ToolContext, ToolError
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext, ToolError
 
 Patient = Annotated[
     str | None, typer.Option("--patient", help="Read this patient's record (the EHR in settings).")

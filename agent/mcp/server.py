@@ -41,7 +41,8 @@ from agent.server.service import Service
 from agent.session import InputError, SessionBusy, UnknownSession
 from agent.settings import Settings
 from tools import CODING_TOOLS, EHR_TOOLS, GUIDELINE_TOOLS, PHENOTYPE_TOOLS, SCORE_TOOLS
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext
 
 SERVED_TOOLS: tuple[BaseTool, ...] = (
     *GUIDELINE_TOOLS,

@@ -237,7 +237,7 @@ def test_every_escaper_leaves_no_special_token_or_data_tag(text: str) -> None:
 
 def test_file_names_and_dicom_fields_are_escaped_in_image_labels() -> None:
     from agent.prompting import with_images
-    from tools.runtime import EvidenceLedger
+    from tools.evidence import EvidenceLedger
 
     ledger = EvidenceLedger()
     name = f"{PAYLOADS[0]}.png"

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 from agent.cli import app
 from knowledge.icd10 import check_code, lookup, normalise_code
 from tools.coding import CODING_TOOLS, icd10_lookup
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext
 
 
 @pytest.mark.parametrize(

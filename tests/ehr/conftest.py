@@ -13,7 +13,8 @@ from knowledge.ehr import EmbeddedFhirStore, ensure_demo_patients
 from knowledge.patients import bundle_paths
 from tests.ehr.fhir_server import FhirTestServer, ServerConfig
 from tools.ehr import EHR_TOOLS
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext
 
 TOOLS = {t.name: t for t in EHR_TOOLS}
 

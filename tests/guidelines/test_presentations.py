@@ -13,8 +13,9 @@ import pytest
 
 from knowledge.guidelines import GuidelineStore, ensure_starter_store
 from knowledge.guidelines.expansion import FindingsLexicon, default_lexicon
+from tools.evidence import EvidenceLedger
 from tools.guidelines import search_guidelines
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.runtime import ToolContext
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESENTATIONS = ROOT / "benchmarks" / "retrieval_presentations.json"

@@ -10,8 +10,9 @@ from langchain_core.messages import ToolMessage
 
 from knowledge.guidelines import GuidelineStore
 from tests.guidelines.conftest import INJECTION
+from tools.evidence import EvidenceLedger
 from tools.guidelines import GUIDELINE_TOOLS, search_guidelines
-from tools.runtime import EvidenceLedger, ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError
 
 PASSAGE = re.compile(
     r'<guideline id="(G\d+)" title="([^"]*)" section="([^"]*)">\n(.*?)\n</guideline>', re.S

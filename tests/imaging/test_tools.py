@@ -16,8 +16,9 @@ from skimage import data as skdata
 from knowledge.imaging import ImageStore
 from knowledge.imaging.overlay import outline_regions
 from tests.imaging.dicom_files import ct_file, phantom_hu
+from tools.evidence import EvidenceLedger
 from tools.imaging import IMAGING_TOOLS, enhance, list_images, select_slice, window, zoom
-from tools.runtime import EvidenceLedger, ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError
 
 
 @pytest.fixture

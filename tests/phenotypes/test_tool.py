@@ -8,8 +8,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from tests.phenotypes.records import PID
+from tools.evidence import EvidenceLedger
 from tools.phenotypes import offer_when, phenotype_differential
-from tools.runtime import EvidenceLedger, ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError
 
 
 def run(ctx: ToolContext, **args: Any) -> ToolMessage:

@@ -9,8 +9,9 @@ from typing import Any
 from PIL import Image, ImageDraw, ImageFilter
 
 from knowledge.imaging import ImageStore
+from tools.evidence import EvidenceLedger
 from tools.imaging import zoom
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.runtime import ToolContext
 
 PLANTED = "<script>alert('pwned')</script>"
 GUIDELINE_URL = "https://www.escardio.org/Guidelines/Clinical-Practice-Guidelines/ACS"

@@ -11,7 +11,8 @@ from langchain_core.messages import ToolMessage
 
 from knowledge.ehr import EmbeddedFhirStore
 from tests.scores import records
-from tools.runtime import EvidenceLedger, ToolContext
+from tools.evidence import EvidenceLedger
+from tools.runtime import ToolContext
 from tools.scores import calculate
 
 

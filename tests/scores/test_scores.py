@@ -224,7 +224,8 @@ def test_question_lists_the_fitting_calculators(score_store: Any) -> None:
 
 
 def test_no_record_means_every_value_is_reported() -> None:
-    from tools.runtime import EvidenceLedger, ToolContext
+    from tools.evidence import EvidenceLedger
+    from tools.runtime import ToolContext
 
     ctx = ToolContext(ledger=EvidenceLedger())
     message = run(ctx, "qSOFA", respiratory_rate=24)
