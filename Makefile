@@ -29,10 +29,12 @@ demo: setup
 test: setup system-deps
 	$(BIN)/python -m pytest -q
 
+# Import cycles among the project's packages (function-level imports too): exit 1 on any.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python -m scripts.import_cycles
 
 format: setup
 	$(BIN)/ruff format .

@@ -6,14 +6,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, RemoveMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
-    WRITES_IDX_MAP,
     BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
@@ -30,49 +28,70 @@ BUSY_TIMEOUT_MS = 10_000
 SETUP_LOCK_KEY = 0x4C696E67  # pg advisory lock held while the checkpoint schema is set up
 
 
-class SessionSqliteSaver(SqliteSaver):
-    """``SqliteSaver`` for many threads: reads on a connection per thread, no lock held.
+class SessionSqliteSaver(BaseCheckpointSaver[str]):
+    """A SQLite session store for many threads, over the public API of ``SqliteSaver``.
 
-    The stock saver runs every read and write through one connection under one lock,
-    and deserialises checkpoints while holding it, so concurrent turns queue behind
-    each other. Here reads (WAL readers never block) use the calling thread's own
-    connection; writes keep the shared connection and its lock, and are serialised
-    before the lock is taken, so it is held only for the SQL itself.
+    The stock saver runs every read and write through one connection under one lock, so
+    concurrent turns queue behind each other. Here writes go through one ``SqliteSaver``
+    on the shared connection (its lock serialises them), and reads through a
+    ``SqliteSaver`` on the calling thread's own connection (WAL readers never block).
+    Only the savers' public methods are used: no SQL of the library is copied.
     """
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        super().__init__(conn)
+        self.writer = SqliteSaver(conn)
+        super().__init__(serde=self.writer.serde)
         self.path = path
         self._readers = threading.local()
 
-    @contextmanager
-    def cursor(self, transaction: bool = True) -> Iterator[sqlite3.Cursor]:
-        if transaction:
-            with super().cursor(transaction=True) as cur:
-                yield cur
-            return
-        self.setup()
-        cur = self._reader().cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The shared (writing) connection."""
+        return self.writer.conn
+
+    def setup(self) -> None:
+        """Create the checkpoint tables (once; the stock saver's own set-up)."""
+        self.writer.setup()
+
+    def reader(self) -> SqliteSaver:
+        """The calling thread's saver, on its own connection to the file."""
+        saver: SqliteSaver | None = getattr(self._readers, "saver", None)
+        if saver is None:
+            self.writer.setup()
+            saver = SqliteSaver(connect_sqlite(self.path), serde=self.serde)
+            saver.is_setup = True  # the writer made the tables; a reader only reads
+            self._readers.saver = saver
+        return saver
 
     def has_thread(self, thread_id: str) -> bool:
-        """Whether a thread has a checkpoint, without reading (or decoding) it."""
-        with self.cursor(transaction=False) as cur:
-            cur.execute(
-                "SELECT 1 FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = '' LIMIT 1",
-                (thread_id,),
-            )
-            return cur.fetchone() is not None
+        """Whether a thread has a checkpoint (its latest one is read: ``list(limit=1)``)."""
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+        return next(iter(self.reader().list(config, limit=1)), None) is not None
 
-    def _reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
-        if conn is None:
-            conn = connect_sqlite(self.path)
-            self._readers.conn = conn
-        return conn
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        return self.reader().get_tuple(config)
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        return self.reader().list(config, filter=filter, before=before, limit=limit)
+
+    def get_delta_channel_history(self, *, config: RunnableConfig, channels: Sequence[str]) -> Any:
+        return self.reader().get_delta_channel_history(config=config, channels=channels)
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        return self.writer.put(config, checkpoint, metadata, new_versions)
 
     def put_writes(
         self,
@@ -81,27 +100,13 @@ class SessionSqliteSaver(SqliteSaver):
         task_id: str,
         task_path: str = "",
     ) -> None:
-        verb = "REPLACE" if all(w[0] in WRITES_IDX_MAP for w in writes) else "IGNORE"
-        conf = config["configurable"]
-        rows = [
-            (
-                str(conf["thread_id"]),
-                str(conf["checkpoint_ns"]),
-                str(conf["checkpoint_id"]),
-                task_id,
-                task_path,
-                WRITES_IDX_MAP.get(channel, idx),
-                channel,
-                *self.serde.dumps_typed(value),
-            )
-            for idx, (channel, value) in enumerate(writes)
-        ]
-        with self.cursor() as cur:
-            cur.executemany(
-                f"INSERT OR {verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, "
-                "task_id, task_path, idx, channel, type, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        self.writer.put_writes(config, writes, task_id, task_path)
+
+    def delete_thread(self, thread_id: str) -> None:
+        self.writer.delete_thread(thread_id)
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        return self.writer.get_next_version(current, channel)
 
     # The async face, for graphs run on an event loop (the service's turns). A local SQLite
     # read or write takes well under a millisecond, so these run on the loop itself
@@ -140,6 +145,11 @@ class SessionSqliteSaver(SqliteSaver):
 
     async def adelete_thread(self, thread_id: str) -> None:
         self.delete_thread(thread_id)
+
+    async def aget_delta_channel_history(
+        self, *, config: RunnableConfig, channels: Sequence[str]
+    ) -> Any:
+        return self.get_delta_channel_history(config=config, channels=channels)
 
 
 def connect_sqlite(path: Path) -> sqlite3.Connection:

@@ -1,32 +1,17 @@
 """Citations in answer text: find them, check them against the session's evidence.
 
+The grammar of ids and citations is :mod:`tools.evidence`'s (``cited_ids`` is its own).
 The check is mechanical and strict: an id that is not in the session's evidence is
 an error with a precise message, never silently dropped.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
-from tools.evidence import KIND_OF_PREFIX, EvidenceRecord
+from tools.evidence import KIND_OF_PREFIX, PREFIX, EvidenceRecord, cited_ids
 
-_BRACKET = re.compile(r"\[\s*([GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*)\s*\]")
-_ID = re.compile(r"([GEI])?(\d+)")
-
-
-def cited_ids(text: str) -> list[str]:
-    """Evidence ids cited in ``text``, in order of first appearance (``[G1, E2]``, ``[G1,3]``)."""
-    seen: dict[str, None] = {}
-    for group in _BRACKET.finditer(text):
-        prefix = ""
-        for part in re.split(r"\s*[,;]\s*", group.group(1)):
-            m = _ID.fullmatch(part.strip())
-            if not m:
-                continue
-            prefix = m.group(1) or prefix
-            seen.setdefault(f"{prefix}{m.group(2)}", None)
-    return list(seen)
+__all__ = ["cited_ids", "describe_ids", "references", "unknown_citations"]
 
 
 def describe_ids(ids: Iterable[str]) -> str:
@@ -35,7 +20,7 @@ def describe_ids(ids: Iterable[str]) -> str:
     for eid in ids:
         by_prefix.setdefault(eid[0], []).append(int(eid[1:]))
     parts = []
-    for prefix in ("G", "E", "I"):
+    for prefix in PREFIX.values():
         numbers = sorted(by_prefix.get(prefix, []))
         if not numbers:
             continue

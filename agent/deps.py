@@ -1,6 +1,8 @@
 """What the nodes of one compiled graph share: model, tools, stores, and the checks.
 
-Kept apart from ``graph.py`` so the graph reads as nodes and wiring only.
+One typed bag, made once by :func:`make_deps` and bound into every node by
+``agent.graph.build_graph``. ``Lingshu`` keeps it (``Lingshu.deps``), so callers reach
+the model or the system prompt through it, never through the compiled graph.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from langchain_core.tools import BaseTool
 
 from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
 from agent.differential import SUBMIT_DIFFERENTIAL
+from agent.models import load_chat_model
 from agent.prompting import system_prompt
-from agent.resources import Resources
+from agent.resources import Resources, open_resources
 from agent.settings import Settings
 from agent.state import ConsultState
-from agent.verification import Verdict, embedding_scorer, verify_reply
+from agent.verification import SupportScorer, Verdict, embedding_scorer, verify_reply
+from knowledge.icd10 import check_code
+from knowledge.redflags import screen
+from tools import ALL_TOOLS
 from tools.evidence import EvidenceLedger, EvidenceRecord
 from tools.runtime import ToolContext
 
@@ -41,8 +47,10 @@ class Deps:
     tools: list[BaseTool]
     resources: Resources
     pool: ThreadPoolExecutor = field(default_factory=tool_pool)
-    _systems: dict[tuple[Any, ...], str] = field(default_factory=dict)
-    _scorer: Any = None
+    systems: dict[tuple[str, tuple[str, ...], str | None], str] = field(default_factory=dict)
+    """System prompts built so far, by (mode, offered tool names, synopsis)."""
+    scorer: SupportScorer | None = None
+    """The support scorer, made on first use (it keeps passage embeddings across turns)."""
 
     # --- tools --------------------------------------------------------------------------
     def offered(self, state: ConsultState) -> list[BaseTool]:
@@ -85,6 +93,7 @@ class Deps:
             timeout_s=self.settings.tool_timeout_s,
             turn=state.get("turn", 0),
             pool=self.pool,
+            state=state,
         )
 
     def synopsis(self, state: ConsultState, ledger: EvidenceLedger) -> tuple[str, list[dict]]:
@@ -100,12 +109,12 @@ class Deps:
     def system(self, mode: str, offered: list[BaseTool], synopsis: str | None) -> str:
         """The system prompt, built once per (mode, tools, synopsis): byte-identical reuse."""
         key = (mode, tuple(t.name for t in offered), synopsis)
-        if key not in self._systems:
-            if len(self._systems) >= 256:  # one per (mode, tools, patient): keep it bounded
-                self._systems.pop(next(iter(self._systems)))
+        if key not in self.systems:
+            if len(self.systems) >= 256:  # one per (mode, tools, patient): keep it bounded
+                self.systems.pop(next(iter(self.systems)))
             calling = self.settings.tool_calling
-            self._systems[key] = system_prompt(mode, offered, calling, synopsis)
-        return self._systems[key]
+            self.systems[key] = system_prompt(mode, offered, calling, synopsis)
+        return self.systems[key]
 
     def image_url(self, record: EvidenceRecord) -> str:
         """The image as the model is sent it (the image store keeps a bounded cache)."""
@@ -128,15 +137,15 @@ class Deps:
         submitted: dict[str, Any] | None,
     ) -> Verdict:
         embedder = getattr(self.resources.guidelines, "embedder", None)
-        if embedder is not None and self._scorer is None:
-            self._scorer = embedding_scorer(embedder)  # keeps passage embeddings across turns
+        if embedder is not None and self.scorer is None:
+            self.scorer = embedding_scorer(embedder)  # keeps passage embeddings across turns
         return verify_reply(
             text,
             evidence,
             mode=mode,
             submitted=submitted,
-            check_code=_code_checker(),
-            score_support=self._scorer if embedder is not None else None,
+            check_code=check_code,
+            score_support=self.scorer if embedder is not None else None,
             max_pixels=self.settings.max_pixels,
         )
 
@@ -144,8 +153,6 @@ class Deps:
         self, state: ConsultState, text: str, ledger: EvidenceLedger
     ) -> tuple[list[dict], list[dict]]:
         """The program's own red-flag screen of the question and the record, cited, audited."""
-        from knowledge.redflags import screen
-
         patient = state.get("patient_id")
         started = datetime.now(UTC).isoformat(timespec="milliseconds")
         t0 = time.perf_counter()
@@ -191,7 +198,19 @@ def _worth_offering(tool: BaseTool, state: ConsultState) -> bool:
     return offer_if is None or bool(offer_if(state))
 
 
-def _code_checker() -> Any:
-    from knowledge.icd10 import check_code
-
-    return check_code
+def make_deps(
+    settings: Settings,
+    *,
+    model: BaseChatModel | None = None,
+    tools: Sequence[BaseTool] | None = None,
+    resources: Resources | None = None,
+) -> Deps:
+    """The dependencies of a graph: what is not given is loaded from ``settings``."""
+    tools = ALL_TOOLS if tools is None else tools
+    resources = resources if resources is not None else open_resources(settings)
+    return Deps(
+        settings=settings,
+        model=model if model is not None else load_chat_model(settings),
+        tools=[*tools, *resources.external],  # external MCP tools beside the built-in ones
+        resources=resources,
+    )

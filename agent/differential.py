@@ -12,10 +12,17 @@ import re
 from typing import Annotated, Any, Literal
 
 from langchain_core.tools import StructuredTool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
-EvidenceIds = Annotated[list[str], Field(default_factory=list, description='e.g. ["E3", "G1"]')]
-_ID = re.compile(r"^[GEI][1-9]\d*$")
+from tools.evidence import collect_ids, is_evidence_id
+
 _DISEASE_ID = re.compile(r"^(OMIM|ORPHA):\d{1,7}$")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 
@@ -28,8 +35,20 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-def _clean_ids(values: list[str]) -> list[str]:
-    return [v.strip().strip("[]").upper() for v in values if v and v.strip().strip("[]")]
+def _clean_ids(values: Any) -> Any:
+    """``[" e3 ", "[G1]", "", null]`` -> ``["E3", "G1"]``; a malformed id is kept (reported)
+    and a non-string left for the schema to name."""
+    if not isinstance(values, list):
+        return values
+    cleaned = [v.strip().strip("[]").upper() if isinstance(v, str) else v for v in values]
+    return [v for v in cleaned if v not in ("", None)]
+
+
+EvidenceIds = Annotated[
+    list[str],
+    BeforeValidator(_clean_ids),
+    Field(default_factory=list, description='e.g. ["E3", "G1"]'),
+]
 
 
 class Finding(_Model):
@@ -37,11 +56,6 @@ class Finding(_Model):
 
     text: str = Field(min_length=1)
     evidence: EvidenceIds
-
-    @field_validator("evidence", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return _clean_ids(value) if isinstance(value, list) else value
 
 
 class NextStep(_Model):
@@ -51,11 +65,6 @@ class NextStep(_Model):
     kind: Literal["test", "imaging", "referral", "treatment", "monitoring", "other"] = "test"
     why: str = ""
     evidence: EvidenceIds
-
-    @field_validator("evidence", mode="before")
-    @classmethod
-    def _ids(cls, value: Any) -> Any:
-        return _clean_ids(value) if isinstance(value, list) else value
 
 
 class Diagnosis(_Model):
@@ -93,18 +102,12 @@ class Differential(_Model):
         return max(0.0, 1.0 - sum(d.likelihood for d in self.diagnoses))
 
     def cited_ids(self) -> list[str]:
-        seen: dict[str, None] = {}
-        for finding in self.red_flags:
-            seen.update(dict.fromkeys(finding.evidence))
-        for dx in self.diagnoses:
-            for finding in (*dx.supporting, *dx.against):
-                seen.update(dict.fromkeys(finding.evidence))
-            for step in dx.next_steps:
-                seen.update(dict.fromkeys(step.evidence))
-        return list(seen)
+        """Every id the findings and next steps cite, in order, once."""
+        return collect_ids(self)
 
     def malformed_ids(self) -> list[str]:
-        return [i for i in self.cited_ids() if not _ID.match(i)]
+        """Cited strings that are not evidence ids (``G01``, ``X1``, ``lab``)."""
+        return [i for i in self.cited_ids() if not is_evidence_id(i)]
 
 
 class DifferentialParse(BaseModel):

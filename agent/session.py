@@ -2,7 +2,7 @@
 
 >>> agent = Lingshu(Settings())
 >>> result = agent.ask("62-year-old with chest pain ...", patient_id="demo-chest-pain")
->>> result.answer["text"], result.session_id
+>>> result.final.text, result.session_id
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -24,11 +23,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Checkpointer, Durability
 
 from agent.checkpoints import SessionSqliteSaver, open_checkpointer
-from agent.graph import build_graph
+from agent.graph import build_graph, make_deps
 from agent.locks import SessionBusy, SessionLocks, store_locks
 from agent.prompting import is_user_turn
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
+from agent.turn import Collected, TurnResult, events
 from knowledge.imaging import ImageError
 from knowledge.untrusted import protocol_safe
 
@@ -61,42 +61,6 @@ class PatientMismatch(InputError):
         self.session_id, self.bound, self.asked = session_id, bound, asked
 
 
-@dataclass
-class TurnResult:
-    """What one turn returns to a face (CLI, server, notebook)."""
-
-    session_id: str
-    answer: dict[str, Any]
-    evidence: dict[str, Any] = field(default_factory=dict)
-    usage: dict[str, int] = field(default_factory=dict)
-    """The model's token counts for this turn, summed over its calls (empty: none reported)."""
-
-    @property
-    def text(self) -> str:
-        """The answer as text: the whole rendered answer for a differential, else the prose."""
-        if self.answer.get("differential"):
-            return self.markdown()
-        return str(self.answer.get("text", ""))
-
-    def markdown(self) -> str:
-        """The answer as Markdown, exactly as the CLI and the Markdown report render it."""
-        from agent.report import to_markdown
-
-        return to_markdown(self.answer)
-
-    def html(self, image_root: str | None = None) -> str:
-        """The answer as one self-contained HTML report, as ``--report x.html`` writes it."""
-        from agent.report import to_html
-
-        return to_html(self.answer, image_root=image_root)
-
-    def to_json(self) -> dict[str, Any]:
-        out = {"session_id": self.session_id, **self.answer, "evidence": self.evidence}
-        if self.usage:
-            out["usage"] = self.usage
-        return out
-
-
 class Lingshu:
     """Consultation sessions: one thread of the checkpointed graph per session id."""
 
@@ -116,13 +80,10 @@ class Lingshu:
         self.checkpointer = (
             checkpointer if checkpointer is not None else open_checkpointer(self.settings)
         )
-        self.graph = build_graph(
-            self.settings,
-            model=model,
-            checkpointer=self.checkpointer,
-            tools=tools,
-            resources=self.resources,
-        )
+        self.deps = make_deps(self.settings, model=model, tools=tools, resources=self.resources)
+        """The graph's dependencies: its model, tools, stores and prompts."""
+        # typed loosely here: the calls below pass run options as plain strings
+        self.graph: Any = build_graph(deps=self.deps, checkpointer=self.checkpointer)
 
     @property
     def locks(self) -> SessionLocks:
@@ -245,8 +206,12 @@ class Lingshu:
         turn of it does not end within ``server_lock_wait_s``)."""
         with self.hold(session_id):
             session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
-            values = self.graph.invoke(payload, _config(session_id), durability=self._durability)
-            return _result(session_id, values)
+            seen = Collected()
+            for update in self.graph.stream(
+                payload, _config(session_id), stream_mode="updates", durability=self._durability
+            ):
+                seen.add(update)
+            return self._finish(session_id, seen)
 
     async def aask(
         self,
@@ -266,8 +231,12 @@ class Lingshu:
                 )
             else:  # a read of the session store
                 sid, payload = self._prepare(text, session_id, images, patient_id, mode)
-            values = await self.graph.ainvoke(payload, _config(sid), durability=self._durability)
-            return _result(sid, values)
+            seen = Collected()
+            async for update in self.graph.astream(
+                payload, _config(sid), stream_mode="updates", durability=self._durability
+            ):
+                seen.add(update)
+            return self._finish(sid, seen)
 
     @property
     def runs_on_loop(self) -> bool:
@@ -290,8 +259,11 @@ class Lingshu:
         patient_id: str | None = None,
         mode: str | None = None,
     ) -> Iterator[dict[str, Any]]:
-        """Run one turn, yielding its steps: tool calls, tool results, tokens, the answer.
-        The session's lock is held until the answer (or until the generator is closed)."""
+        """Run one turn, yielding its steps: tool calls, tool results, tokens, and last the
+        answer: ``result.event()`` (the record as plain data, ``type`` "answer") with the
+        :class:`TurnResult` itself under ``"result"``, built from the answer the respond
+        node sent in the stream (no second read of the state). The session's lock is held
+        until the answer (or until the generator is closed)."""
         with self.hold(session_id):
             session_id, payload = self._prepare(text, session_id, images, patient_id, mode)
             yield {"type": "session", "session_id": session_id}
@@ -301,9 +273,21 @@ class Lingshu:
                 stream_mode=["updates", "messages"],
                 durability=self._durability,
             )
+            seen = Collected()
             for mode_name, data in chunks:
-                yield from _events(mode_name, data)
-            yield {"type": "answer", **_result(session_id, self.state(session_id)).to_json()}
+                if mode_name == "updates":
+                    seen.add(data)
+                yield from events(mode_name, data)
+            result = self._finish(session_id, seen)
+            yield {**result.event(), "result": result}
+
+    def _finish(self, session_id: str, seen: Collected) -> TurnResult:
+        """The turn's result from the answer its respond node sent. A turn that ends without
+        one (the graph stopped before respond) gets the session's stored answer, if any."""
+        answer = seen.answer
+        if answer is None:
+            answer = self._stored(session_id).get("answer")
+        return TurnResult.of(session_id, answer, seen.gathered)
 
     def _prepare(
         self,
@@ -357,60 +341,5 @@ class Lingshu:
         return session_id, payload
 
 
-def _result(session_id: str, values: dict[str, Any]) -> TurnResult:
-    return TurnResult(
-        session_id=session_id,
-        answer=dict(values.get("answer") or {}),
-        evidence=dict(values.get("evidence") or {}),
-        usage=turn_usage(values),
-    )
-
-
-def turn_usage(values: dict[str, Any]) -> dict[str, int]:
-    """The model's token counts over the last turn's calls, as the server reported them
-    (read from the turn's audit entries of its model calls; empty when none reported)."""
-    turn = values.get("turn")
-    prompt = completion = 0
-    seen = False
-    for entry in values.get("audit") or []:
-        if entry.get("tool") != "model" or entry.get("turn") != turn:
-            continue
-        args = entry.get("args") or {}
-        if "input_tokens" in args or "output_tokens" in args:
-            seen = True
-            prompt += int(args.get("input_tokens") or 0)
-            completion += int(args.get("output_tokens") or 0)
-    if not seen:
-        return {}
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
 def _config(session_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": session_id}}
-
-
-def _events(mode_name: str, data: Any) -> Iterator[dict[str, Any]]:
-    if mode_name == "messages":
-        chunk, meta = data
-        node = meta.get("langgraph_node")
-        if isinstance(chunk, AIMessageChunk) and node == "reason" and chunk.text:
-            yield {"type": "token", "text": chunk.text}
-        return
-    for node, update in (data or {}).items():
-        for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
-            if node == "reason" and isinstance(msg, AIMessage) and msg.tool_calls:
-                for call in msg.tool_calls:
-                    yield {"type": "tool_call", "name": call["name"], "args": call["args"]}
-            elif node == "act" and isinstance(msg, ToolMessage):
-                yield {
-                    "type": "tool_result",
-                    "name": msg.name,
-                    "status": msg.status,
-                    "text": msg.text[:500],
-                }
-        if isinstance(update, dict) and node == "reason" and update.get("model_error"):
-            yield {"type": "model_unavailable", "reason": update["model_error"]}

@@ -1,13 +1,15 @@
 """One typed settings object.
 
 Precedence, highest first: explicit arguments > environment (``LINGSHU_*``) >
-``lingshu.toml`` (current directory, or the file named by ``LINGSHU_CONFIG``) >
-defaults. Settings are passed to the code that needs them, never read at import.
+``lingshu.toml`` (current directory, or the file named by ``LINGSHU_CONFIG``, or by
+:meth:`Settings.load`'s ``config``) > defaults. Settings are passed to the code that
+needs them, never read at import.
 """
 
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +23,13 @@ from pydantic_settings import (
 
 DEFAULT_MODEL = "lingshu-medical-mllm/Lingshu-7B"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("lingshu_config_file", default=None)
+"""The TOML file :meth:`Settings.load` was asked to read (None: ``LINGSHU_CONFIG``)."""
+
+
+class ConfigFileMissing(ValueError):
+    """``Settings.load(config=...)`` (``--config``) named a file that does not exist."""
 
 
 def default_data_dir() -> Path:
@@ -63,6 +72,10 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    config: Path | None = None
+    """The TOML file these settings were read from, when one was named (``--config``,
+    ``LINGSHU_CONFIG``); default: ``lingshu.toml`` in the current directory, if any."""
+
     # --- the model -------------------------------------------------------------------
     backend: Literal["openai", "transformers"] = "openai"
     model: str = DEFAULT_MODEL
@@ -93,6 +106,17 @@ class Settings(BaseSettings):
     image_url_cache_mb: int = Field(64, ge=0)
     """Encoded model images (data URLs) kept in memory per process."""
 
+    # --- split mode: a planner model beside Lingshu (agent/split.py) --------------------
+    planner_base_url: str | None = None
+    """OpenAI-compatible endpoint of a planner model. Set: split mode (the planner drives
+    the tools, Lingshu answers image questions through the ``look`` tool); unset: Lingshu
+    alone, exactly as without these settings."""
+    planner_model: str | None = None
+    """The planner's served model name (required with ``planner_base_url``)."""
+    planner_api_key: str = "EMPTY"
+    planner_tool_calling: Literal["prompted", "native"] = "native"
+    """The planner's tool calling: native (a server-side tool-call parser) by default."""
+
     # --- budgets per turn --------------------------------------------------------------
     max_tool_rounds: int = Field(6, ge=0)
     max_repairs: int = Field(2, ge=0)
@@ -112,6 +136,30 @@ class Settings(BaseSettings):
     as it was before it). ``turn`` costs a busy server far less; errors are committed
     either way."""
     mode: Literal["clinical", "education", "report"] = "clinical"
+
+    # --- sequential diagnosis panel (agent/panel) ------------------------------------
+    price_table: Path | None = None
+    """A CSV of test prices (columns of knowledge/costs/prices.csv) overriding the shipped one."""
+    panel_base_url: str | None = None
+    """One endpoint for every panel role that calls a model; unset: the session's model."""
+    panel_model: str | None = None
+    panel_api_key: str | None = None
+    panel_roles: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Per-role endpoints, e.g. ``{"challenger": {"base_url": ..., "model": ...}}``."""
+    panel_weak_leader: float = Field(0.5, ge=0.0, le=1.0)
+    """Below this probability the leader is weak: the challenger's falsifying test wins."""
+    panel_drop_floor: float = Field(0.02, ge=0.0, le=0.2)
+    """Probability a hypothesis keeps when a turn's differential drops it."""
+    panel_expensive_usd: float = Field(500.0, ge=0.0)
+    """Stewardship: a test at or above this price must earn its place (``panel_min_bits``)."""
+    panel_min_bits: float = Field(0.1, ge=0.0)
+    """Stewardship: least expected information (bits) an expensive test must give."""
+    panel_budget_usd: float | None = Field(None, ge=0.0)
+    """Stewardship: a session's test budget; a test that would pass it is vetoed."""
+    panel_unpriced_usd: float = Field(100.0, gt=0.0)
+    """Cost assumed, for ranking only, of a test without a known price (never shown as one)."""
+    panel_anchor_turns: int = Field(2, ge=1)
+    """Checklist: turns the leader may stay unchanged while evidence against it grows."""
 
     # --- guideline store (knowledge/guidelines) --------------------------------------
     guideline_dir: Path | None = None
@@ -166,6 +214,9 @@ class Settings(BaseSettings):
     """Turns run at once per worker (each one a thread waiting on the model)."""
     server_pool_size: int = Field(40, ge=2)
     """Postgres connections per worker for session locks and ownership."""
+    worker_early_death_s: float = Field(10.0, ge=0)
+    """``serve --workers N``: a worker dying this soon after its start counts as early,
+    like one that dies before it serves; three early deaths in a row stop the service."""
 
     @field_validator("constrained_tools", mode="before")
     @classmethod
@@ -177,6 +228,22 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return words.get(value.strip().lower(), value.strip().lower())
         return value
+
+    @model_validator(mode="after")
+    def _planner_named(self) -> Settings:
+        if self.planner_base_url is not None and not self.planner_base_url.strip():
+            self.planner_base_url = None  # an empty LINGSHU_PLANNER_BASE_URL: no planner
+        if self.planner_base_url and not (self.planner_model or "").strip():
+            raise ValueError(
+                "LINGSHU_PLANNER_BASE_URL is set but LINGSHU_PLANNER_MODEL is not: name the "
+                "planner's served model (see: lingshu vllm-command --planner MODEL)"
+            )
+        return self
+
+    @property
+    def split_mode(self) -> bool:
+        """Whether a planner endpoint is configured (the planner plans, Lingshu looks)."""
+        return bool(self.planner_base_url)
 
     @field_validator("data_dir", mode="after")
     @classmethod
@@ -192,12 +259,33 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = os.environ.get("LINGSHU_CONFIG", "lingshu.toml")
+        chosen = _CONFIG_FILE.get()  # --config: must exist; LINGSHU_CONFIG: read if it does
+        if chosen is not None and not chosen.expanduser().is_file():
+            raise ConfigFileMissing(f"no configuration file at {chosen}")
+        toml_path = chosen or Path(os.environ.get("LINGSHU_CONFIG", "lingshu.toml"))
         return (
             init_settings,
             env_settings,
             TomlConfigSettingsSource(settings_cls, toml_file=toml_path),
         )
+
+    @classmethod
+    def load(cls, config: Path | None = None, **values: Any) -> Settings:
+        """Settings from ``values`` (None: not given), the environment, the TOML file
+        ``config`` (or ``LINGSHU_CONFIG``, or ./lingshu.toml) and the defaults, in that order.
+
+        Every command of the command line builds its settings here
+        (``agent.cli.options.build_settings``). Raises ValueError on a bad value or a
+        named configuration file that does not exist.
+        """
+        given = {k: v for k, v in values.items() if v is not None}
+        if config is not None:
+            given["config"] = config
+        token = _CONFIG_FILE.set(config)
+        try:
+            return cls(**given)
+        finally:
+            _CONFIG_FILE.reset(token)
 
     # --- derived paths ----------------------------------------------------------------
     @property

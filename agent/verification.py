@@ -23,7 +23,7 @@ from agent.claims import (
     prime_guideline,
     prose_claims,
 )
-from agent.claims_guideline import GuidelineCheck, Judge
+from agent.claims.guideline import GuidelineCheck, Judge
 from agent.differential import Differential, DifferentialParse, parse_differential
 from tools.evidence import EvidenceRecord
 

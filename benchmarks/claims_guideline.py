@@ -9,7 +9,7 @@ flagging (positives: unsupported + contradicted). Steps, each adding to the one 
 - ``+similarity``: Markdown-aware sentences, the passage's title and section as context,
   threshold 0.45;
 - ``+numbers``, ``+polarity``, ``+population``, ``+coverage``: the consistency checks of
-  :mod:`agent.claims_guideline`;
+  :mod:`agent.claims.guideline`;
 - ``judge_upper_bound``: a scripted judge that answers with the set's own label for the
   pairs in the grey zone (what a perfect judge could add, and how many calls it costs).
 
@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from agent.claims_guideline import STEPS, GuidelineCheck, check_guideline_claim  # noqa: E402
+from agent.claims.guideline import STEPS, GuidelineCheck, check_guideline_claim  # noqa: E402
 from agent.verification import embedding_scorer  # noqa: E402
 
 SET = Path(__file__).with_name("claims_guideline.json")

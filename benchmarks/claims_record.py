@@ -28,7 +28,7 @@ from agent.claims import check_claim  # noqa: E402
 from knowledge.ehr import ensure_demo_patients, loinc  # noqa: E402
 from tools.ehr import EHR_TOOLS  # noqa: E402
 from tools.evidence import EvidenceLedger, EvidenceRecord  # noqa: E402
-from tools.runtime import ToolContext  # noqa: E402
+from tools.runtime import ToolContext, call_tool  # noqa: E402
 
 SET = Path(__file__).with_name("claims_record.json")
 TOOLS = {t.name: t for t in EHR_TOOLS}
@@ -42,9 +42,7 @@ def gather(store: Any, patient: str) -> dict[str, EvidenceRecord]:
     )
 
     def call(name: str, **args: Any) -> None:
-        TOOLS[name].invoke(
-            {"type": "tool_call", "id": "c", "name": name, "args": {**args, "ctx": ctx}}
-        )
+        call_tool(TOOLS[name], ctx, call_id="c", **args)
 
     call("patient_summary")
     call("list_conditions", status="all")

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 import agent.models.transformers_backend as backend  # noqa: E402
 from agent.models.constrained import ToolCallLogitsProcessor, ToolConstraint  # noqa: E402
 from agent.models.protocol import parse_reply, render_tools_block  # noqa: E402
-from agent.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen  # noqa: E402
 from agent.models.transformers_backend import TransformersChatModel  # noqa: E402
+from testing.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen  # noqa: E402
 from tools import ALL_TOOLS  # noqa: E402
 
 SAMPLES = 50
@@ -110,7 +110,7 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "constrained_calls",
-                "model": "tiny random-weight Qwen2.5-VL (agent.models.tiny), CPU",
+                "model": "tiny random-weight Qwen2.5-VL (testing.tiny), CPU",
                 "tools_offered": len(ALL_TOOLS),
                 "samples_per_arm": SAMPLES,
                 "temperature": 1.0,

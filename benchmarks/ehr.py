@@ -30,7 +30,7 @@ from knowledge.ehr.redacting import redacting
 from knowledge.patients import BUNDLE_DIR
 from tools.ehr import get_labs, patient_summary
 from tools.evidence import EvidenceLedger
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, tool_runtime
 
 PATIENT = "chest-pain"
 N_OBSERVATIONS = 10_000
@@ -82,7 +82,8 @@ def _time(fn: Any, args: dict[str, Any], store: Any, show: bool = False) -> list
     for _ in range(RUNS):
         extras = {"ehr_show_identifiers": show}
         ctx = ToolContext(ledger=EvidenceLedger(), patient_id=PATIENT, ehr=store, extras=extras)
-        call = {"type": "tool_call", "id": "b", "name": fn.name, "args": {**args, "ctx": ctx}}
+        rt = tool_runtime(ctx, call_id="b")
+        call = {"type": "tool_call", "id": "b", "name": fn.name, "args": {**args, "runtime": rt}}
         t0 = time.perf_counter()
         fn.invoke(call)
         times.append((time.perf_counter() - t0) * 1000)

@@ -44,16 +44,16 @@ from evals.arms import AgentArm, BareArm, user_message  # noqa: E402
 from evals.items import Item  # noqa: E402
 from evals.prompts import multiple_choice  # noqa: E402
 from evals.runner import run_arm  # noqa: E402
-from tests.loopback import free_port  # noqa: E402
-from tests.server.model_server import DelayedModelServer  # noqa: E402
+from testing.loopback import free_port  # noqa: E402
+from testing.model_server import DelayedModelServer  # noqa: E402
 
 
 class ModelProcess:
-    """``python -m tests.server.model_server`` answering "B" after the delay, until stopped."""
+    """``python -m testing.model_server`` answering "B" after the delay, until stopped."""
 
     def __init__(self, delay_ms: float) -> None:
         port = free_port()
-        argv = [sys.executable, "-m", "tests.server.model_server", "--port", str(port)]
+        argv = [sys.executable, "-m", "testing.model_server", "--port", str(port)]
         argv += ["--delay-ms", str(delay_ms), "--answer", "B"]
         self.proc = subprocess.Popen(argv, cwd=ROOT)
         self.base_url = f"http://127.0.0.1:{port}/v1"

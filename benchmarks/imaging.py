@@ -34,10 +34,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from knowledge.imaging import ImageStore
 from knowledge.imaging.derive import fit_area
-from tests.imaging.dicom_files import ct_file, mono_file
+from testing.dicom import ct_file, mono_file
 from tools.evidence import EvidenceLedger
 from tools.imaging import window, zoom
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, call_tool
 
 RUNS = 25
 MAX_PIXELS = 1280 * 28 * 28
@@ -89,7 +89,7 @@ def _box(i: int, side: float) -> tuple[float, float, float, float]:
 
 
 def _call(tool: BaseTool, ctx: ToolContext, **args: object) -> None:
-    tool.invoke({"name": tool.name, "args": {**args, "ctx": ctx}, "id": "b", "type": "tool_call"})
+    call_tool(tool, ctx, call_id="b", **args)
 
 
 def bench(store: ImageStore, ctx: ToolContext, source: Path, bare_dir: Path) -> dict[str, object]:

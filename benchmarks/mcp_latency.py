@@ -37,7 +37,7 @@ from agent.mcp import LingshuMcp
 from agent.server.auth import key_entry
 from agent.settings import Settings
 from knowledge.ehr import ensure_demo_patients
-from tests.mcp.conftest import HttpMcp
+from testing.loopback import ThreadedUvicorn
 from tools.ehr import EHR_TOOLS
 from tools.evidence import EvidenceLedger
 from tools.runtime import ToolContext
@@ -83,10 +83,15 @@ async def timed(client: Client, calls: int) -> list[float]:
 
 
 def over_http(settings: Settings, calls: int) -> list[float]:
-    with HttpMcp(LingshuMcp(settings, "http")) as served:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
-        client = Client(streamable_http_client(served.url, http_client=http), cache=None)
-        return anyio.run(timed, client, calls)
+    mcp = LingshuMcp(settings, "http")
+    try:
+        with ThreadedUvicorn(mcp.http_app(), log_level="error") as served:
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {KEY}"}, timeout=30)
+            url = served.url + "/mcp"
+            client = Client(streamable_http_client(url, http_client=http), cache=None)
+            return anyio.run(timed, client, calls)
+    finally:
+        mcp.close()
 
 
 def over_stdio(data: Path, calls: int) -> list[float]:

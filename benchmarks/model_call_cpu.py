@@ -1,6 +1,6 @@
 """Client CPU of one model call, with and without the turn deadline and the reply cap.
 
-One OpenAI-wire model server (tests/server/model_server.py, uvicorn in this process,
+One OpenAI-wire model server (testing/model_server.py, uvicorn in this process,
 no delay) answers; the client calls it N times in each way: ``acall_model`` (the
 service's plain turns: aiohttp lane, deadline as an asyncio timeout) and ``call_model``
 (CLI and SSE turns: the deadline adds a worker-thread hop). For the choice issue 16
@@ -34,7 +34,7 @@ from langchain_openai import ChatOpenAI
 
 from agent.models.calling import acall_model, call_model
 from agent.models.openai_backend import LingshuChatOpenAI
-from tests.server.model_server import DelayedModelServer
+from testing.model_server import DelayedModelServer
 
 MESSAGES = [SystemMessage("You are Lingshu. " * 200), HumanMessage("Chest pain since 8 am.")]
 

@@ -31,6 +31,14 @@ def _related(a: str, b: str) -> bool:
     return a == b or ta.child_of(tb) or tb.child_of(ta)
 
 
+def prf(t: int, p: int, n: int) -> dict[str, float]:
+    """Precision, recall and F1 from true positives, false positives, false negatives."""
+    precision = t / (t + p) if t + p else 0.0
+    recall = t / (t + n) if t + n else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
+
+
 def main() -> None:
     data = HELDOUT if "--heldout" in sys.argv else DATA
     items = json.loads(data.read_text(encoding="utf-8"))["items"]
@@ -58,13 +66,6 @@ def main() -> None:
                 }
             )
     elapsed = time.perf_counter() - started
-
-    def prf(t: int, p: int, n: int) -> dict[str, float]:
-        precision = t / (t + p) if t + p else 0.0
-        recall = t / (t + n) if t + n else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)}
-
     print(
         json.dumps(
             {

@@ -40,18 +40,18 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.loopback import free_port  # noqa: E402
-from tests.server.conftest import ServeProcess  # noqa: E402
+from testing.loopback import free_port  # noqa: E402
+from testing.serve import ServeProcess  # noqa: E402
 
 ANSWER = "Chest pain with ST changes: exclude acute coronary syndrome first."
 
 
 class ModelProcess:
-    """``python -m tests.server.model_server`` on a free port, until stopped."""
+    """``python -m testing.model_server`` on a free port, until stopped."""
 
     def __init__(self, delay_ms: float) -> None:
         port = free_port()
-        argv = [sys.executable, "-m", "tests.server.model_server", "--port", str(port)]
+        argv = [sys.executable, "-m", "testing.model_server", "--port", str(port)]
         argv += ["--delay-ms", str(delay_ms), "--answer", ANSWER]
         self.proc = subprocess.Popen(argv, cwd=ROOT)
         self.base_url = f"http://127.0.0.1:{port}/v1"
@@ -201,7 +201,10 @@ def summary(results: list[dict[str, Any]], levels: list[int], target_ms: float) 
     return out
 
 
-def main() -> None:
+CALIBRATION_KEYS = ("sessions", "p50_added_ms", "p95_added_ms", "errors")
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--turns", type=int, default=3)
@@ -214,7 +217,27 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=1, help="runs of each level")
     parser.add_argument("--target-ms", type=float, default=50.0, help="p95 added latency goal")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _serve_env(tmp: str, base_url: str, args: argparse.Namespace) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINGSHU_")}
+    env |= {
+        "LINGSHU_DATA_DIR": str(Path(tmp) / "data"),
+        "LINGSHU_CONFIG": str(Path(tmp) / "none.toml"),
+        "LINGSHU_BASE_URL": base_url,
+        "LINGSHU_SERVER_THREADS": str(max(args.sessions) + 8),
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "LINGSHU_CHECKPOINT_EVERY": args.checkpoint_every,
+    }
+    if args.postgres:
+        env["LINGSHU_CHECKPOINT_URL"] = args.postgres
+    return env
+
+
+def main() -> None:
+    args = _arguments()
     delay = args.delay_ms / 1000
     ramp = (args.delay_ms if args.ramp_ms is None else args.ramp_ms) / 1000
     results, calibration = [], []
@@ -225,20 +248,8 @@ def main() -> None:
                 asyncio.run(run_level(model.base_url, model_session, n, args.turns, delay, ramp))
             )
         with tempfile.TemporaryDirectory() as tmp:
-            env = {k: v for k, v in os.environ.items() if not k.startswith("LINGSHU_")}
-            env |= {
-                "LINGSHU_DATA_DIR": str(Path(tmp) / "data"),
-                "LINGSHU_CONFIG": str(Path(tmp) / "none.toml"),
-                "LINGSHU_BASE_URL": model.base_url,
-                "LINGSHU_SERVER_THREADS": str(max(args.sessions) + 8),
-                "PYTHONPATH": str(ROOT),
-                "HF_HUB_OFFLINE": "1",
-                "LINGSHU_CHECKPOINT_EVERY": args.checkpoint_every,
-            }
-            if args.postgres:
-                env["LINGSHU_CHECKPOINT_URL"] = args.postgres
             server = ServeProcess(
-                env,
+                _serve_env(tmp, model.base_url, args),
                 Path(tmp) / "serve.log",
                 "--log-level",
                 "warning",
@@ -269,10 +280,7 @@ def main() -> None:
                 "cpus": os.cpu_count(),
                 "results": results,
                 "summary": summary(results, args.sessions, args.target_ms),
-                "calibration": [
-                    {k: c[k] for k in ("sessions", "p50_added_ms", "p95_added_ms", "errors")}
-                    for c in calibration
-                ],
+                "calibration": [{k: c[k] for k in CALIBRATION_KEYS} for c in calibration],
             }
         )
     )

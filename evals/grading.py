@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from evals import scoring
 from evals.items import Item
+from tools import evidence
 
 
 def report_metrics_one(reply: str, reference: str) -> dict[str, float]:
@@ -25,13 +25,10 @@ def report_metrics_one(reply: str, reference: str) -> dict[str, float]:
     }
 
 
-_CITATION = re.compile(r"\s*\[\s*[A-Z]\d+(?:\s*[,;]\s*[A-Z]?\d+)*\s*\]")
-
-
 def strip_citations(text: str) -> str:
     """The reply without evidence citations (``[I1]``, ``[G2, E3]``): the agent's provenance
     marks are not words of the answer, and must not cost it BLEU or ROUGE."""
-    return _CITATION.sub("", text)
+    return evidence.strip_citations(text)
 
 
 def grade(item: Item, reply: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -113,25 +113,9 @@ async def evaluate(
         )
     try:
         for arm_name in config.arms:
-            arm = make_arm(arm_name, settings, base_urls, patient)
-            try:
-                for bench, bench_items in items.items():
-                    bar: Progress | None = None
-                    if progress is not None:
-                        bar = _Task(
-                            progress,
-                            progress.add_task(f"{bench} / {arm_name}", total=len(bench_items)),
-                        )
-                    records[bench][arm_name] = await run_arm(
-                        bench_items,
-                        arm,
-                        config.out,
-                        concurrency=1 if settings.backend == "transformers" else config.concurrency,
-                        judge=judge,
-                        progress=bar,
-                    )
-            finally:
-                await arm.close()
+            await _run_one_arm(
+                arm_name, items, records, config, settings, base_urls, patient, judge, progress
+            )
     finally:
         if judge is not None:
             await judge.close()
@@ -142,6 +126,39 @@ async def evaluate(
     _write_json(config.out / "summary.json", summary)
     write_page(config.out / "index.html", summary, records, title=f"lingshu eval: {settings.model}")
     return summary
+
+
+async def _run_one_arm(
+    arm_name: str,
+    items: dict[str, list[Any]],
+    records: dict[str, dict[str, list[dict[str, Any]]]],
+    config: EvalConfig,
+    settings: Settings,
+    base_urls: list[str],
+    patient: PatientModel | None,
+    judge: Judge | None,
+    progress: Any,
+) -> None:
+    """Every benchmark's items through one arm; its records go into ``records``."""
+    arm = make_arm(arm_name, settings, base_urls, patient)
+    try:
+        for bench, bench_items in items.items():
+            bar: Progress | None = None
+            if progress is not None:
+                bar = _Task(
+                    progress,
+                    progress.add_task(f"{bench} / {arm_name}", total=len(bench_items)),
+                )
+            records[bench][arm_name] = await run_arm(
+                bench_items,
+                arm,
+                config.out,
+                concurrency=1 if settings.backend == "transformers" else config.concurrency,
+                judge=judge,
+                progress=bar,
+            )
+    finally:
+        await arm.close()
 
 
 def _write_json(path: Path, payload: dict[str, Any]) -> None:

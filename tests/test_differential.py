@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage
-from langchain_core.tools import InjectedToolArg, tool
+from langchain_core.tools import tool
+from langgraph.prebuilt import ToolRuntime
 
 from agent.resources import Resources
 from agent.session import Lingshu
@@ -31,32 +32,28 @@ RECORD = {
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def lookup_guideline(
-    topic: str, ctx: Annotated[ToolContext, InjectedToolArg]
+    topic: str, runtime: ToolRuntime[ToolContext, Any]
 ) -> tuple[str, ToolArtifact]:
     """Look up the guideline passage on a topic.
 
     Args:
         topic: The clinical topic.
-        ctx: Injected by the graph.
     """
-    eid = ctx.ledger.cite(
+    eid = runtime.context.ledger.cite(
         "guideline", "chunk-trop", label="Chest pain guideline", excerpt=TROPONIN_PASSAGE
     )
     return f'<guideline id="{eid}">{TROPONIN_PASSAGE}</guideline>', {"evidence": [eid]}
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
-def lookup_record(
-    what: str, ctx: Annotated[ToolContext, InjectedToolArg]
-) -> tuple[str, ToolArtifact]:
+def lookup_record(what: str, runtime: ToolRuntime[ToolContext, Any]) -> tuple[str, ToolArtifact]:
     """Look up one entry of the patient's record.
 
     Args:
         what: "troponin" or "blood pressure".
-        ctx: Injected by the graph.
     """
     key, label = RECORD[what]
-    eid = ctx.ledger.cite("ehr", key, label=label, excerpt=label)
+    eid = runtime.context.ledger.cite("ehr", key, label=label, excerpt=label)
     return f"[{eid}] {label}", {"evidence": [eid]}
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from langchain_core.tools import InjectedToolArg, tool
+from langchain_core.tools import tool
+from langgraph.prebuilt import ToolRuntime
 
 from agent.session import InputError, Lingshu, UnknownSession
 from agent.settings import Settings
@@ -25,7 +26,7 @@ PASSAGES = {
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def lookup_guideline(
-    topic: str, ctx: Annotated[ToolContext, InjectedToolArg]
+    topic: str, runtime: ToolRuntime[ToolContext, Any]
 ) -> tuple[str, ToolArtifact]:
     """Look up the guideline passage on a topic.
 
@@ -35,7 +36,7 @@ def lookup_guideline(
     text = PASSAGES.get(topic.lower())
     if text is None:
         raise ToolError(f"no passage on {topic!r}; topics: {', '.join(PASSAGES)}")
-    eid = ctx.ledger.cite(
+    eid = runtime.context.ledger.cite(
         "guideline", f"chunk-{topic}", label=f"Test guideline — {topic}", excerpt=text
     )
     return f'<guideline id="{eid}">{text}</guideline>', {"evidence": [eid]}
@@ -80,7 +81,7 @@ def test_tool_round_then_cited_answer(tmp_path: Path) -> None:
     # The tool specs are in the system prompt, and never the injected context argument.
     system = second_prompt[0].text
     assert '"name": "lookup_guideline"' in system
-    assert '"ctx"' not in system
+    assert '"ctx"' not in system and '"runtime"' not in system
     assert result.answer["warnings"] == []
 
 
@@ -182,7 +183,7 @@ def test_repair_budget_exhaustion_ends_the_turn_cleanly(tmp_path: Path) -> None:
     assert result.answer["produced_by"] == "none"
     assert any("tool calls could not be used" in w for w in result.answer["warnings"])
     # The session is still usable: the next turn works (and the bad citation is caught).
-    agent.graph.deps.model.script.extend(["Plain answer now."])
+    agent.deps.model.script.extend(["Plain answer now."])
     nxt = agent.ask("And now?", session_id=result.session_id)
     assert nxt.answer["produced_by"] == "model"
 
@@ -345,3 +346,69 @@ def test_checkpoint_every_step_or_once_per_turn(tmp_path: Path, every: str, per_
     assert written >= per_turn if every == "step" else written == per_turn
     assert agent.ask("Still sepsis?", session_id=sid).answer["citations"] == ["G1"]
     assert [t["role"] for t in agent.turns(sid)] == ["user", "assistant"] * 2
+
+
+class _AwaitedScript(ScriptedChatModel):
+    """The scripted model, counting the calls made through its async path."""
+
+    awaited: int = 0
+
+    async def _agenerate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kw: Any
+    ) -> Any:
+        self.awaited += 1
+        return self._generate(messages, stop=stop, **kw)
+
+
+def test_one_compiled_graph_runs_sync_and_async_bodies(tmp_path: Path) -> None:
+    """invoke calls the model synchronously; ainvoke awaits it: the same graph, same answer."""
+    from agent.graph import build_graph
+    from agent.resources import Resources
+    from knowledge.imaging import ImageStore
+
+    model = _AwaitedScript(script=[call("lookup_guideline", topic="sepsis"), "Lactate first [G1]."])
+    settings = Settings(data_dir=tmp_path / "data")
+    resources = Resources(images=ImageStore(tmp_path / "images"))
+    graph = build_graph(settings, model=model, tools=[lookup_guideline], resources=resources)
+    turn = {"messages": [HumanMessage("Suspected sepsis: first steps?")]}
+    sync = graph.invoke(turn)
+    assert model.awaited == 0 and sync["answer"]["text"] == "Lactate first [G1]."
+    model.script.extend([call("lookup_guideline", topic="sepsis"), "Lactate first [G1]."])
+    looped = asyncio.run(graph.ainvoke(turn))
+    assert model.awaited == 2  # both model calls of the turn went through the async path
+    assert looped["answer"]["text"] == sync["answer"]["text"]
+    assert [r["label"] for r in looped["evidence"].values()] == ["Test guideline — sepsis"]
+    assert not hasattr(graph, "deps")  # callers reach the model through Lingshu.deps
+
+
+def test_tokens_stream_from_the_reason_node_on_both_paths(tmp_path: Path) -> None:
+    """A streaming model's chunks reach ``stream_mode="messages"``, tagged with the node."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    from agent.graph import build_graph
+    from agent.resources import Resources
+    from knowledge.imaging import ImageStore
+
+    words = "No tools needed for this short answer."
+
+    def graph_for() -> Any:
+        model = GenericFakeChatModel(messages=iter([AIMessage(words)]))
+        resources = Resources(images=ImageStore(tmp_path / "images"))
+        settings = Settings(data_dir=tmp_path / "data", tool_calling="prompted")
+        return build_graph(settings, model=model, tools=[], resources=resources)
+
+    turn = {"messages": [HumanMessage("Explain briefly.")], "mode": "education"}
+    chunks = [
+        (msg.text, meta["langgraph_node"])
+        for msg, meta in graph_for().stream(turn, stream_mode="messages")
+        if msg.text
+    ]
+
+    async def collect() -> list[tuple[str, str]]:
+        stream = graph_for().astream(turn, stream_mode="messages")
+        return [(msg.text, meta["langgraph_node"]) async for msg, meta in stream if msg.text]
+
+    for got in (chunks, asyncio.run(collect())):
+        assert len(got) > 1, got  # streamed in pieces, not one final message
+        assert {node for _, node in got} == {"reason"}
+        assert "".join(text for text, _ in got) == words

@@ -6,9 +6,10 @@ patient: nothing here is cited in the evidence ledger.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from langchain_core.tools import BaseTool, InjectedToolArg, tool
+from langchain_core.tools import BaseTool, tool
+from langgraph.prebuilt import ToolRuntime
 
 from knowledge.icd10 import check_code, looks_like_code, lookup
 from tools.runtime import ToolArtifact, ToolContext, ToolError, requires
@@ -22,7 +23,7 @@ def _mark(billable: bool) -> str:
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def icd10_lookup(
-    term: str, ctx: Annotated[ToolContext, InjectedToolArg], k: int = 8
+    term: str, runtime: ToolRuntime[ToolContext, Any], k: int = 8
 ) -> tuple[str, ToolArtifact]:
     """Find ICD-10-CM codes for a diagnosis, or check one code (exists? billable?).
 
@@ -32,12 +33,13 @@ def icd10_lookup(
 
     Args:
         term: A diagnosis in words ("community acquired pneumonia") or a code ("I21.4").
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         k: How many codes to return (1-15).
 
     Returns:
         One line per code: the code, billable or category, and its description.
     """
+    ctx = runtime.context
     if not term.strip():
         raise ToolError("Give a diagnosis term or an ICD-10-CM code, e.g. 'NSTEMI' or 'I21.4'.")
     k = max(1, min(int(k), _MAX_K))

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from langchain_core.tools import BaseTool, InjectedToolArg, tool
+from langchain_core.tools import BaseTool, tool
+from langgraph.prebuilt import ToolRuntime
 
 from knowledge.ehr import loinc
 from knowledge.ehr.parse import codings, date_of
@@ -107,18 +108,20 @@ def _abnormal_labs(ctx: ToolContext) -> Line:
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
-def patient_summary(ctx: Annotated[ToolContext, InjectedToolArg]) -> tuple[str, ToolArtifact]:
+def patient_summary(runtime: ToolRuntime[ToolContext, Any]) -> tuple[str, ToolArtifact]:
     """Summarise the patient: age, sex, active problems, medications, allergies, vitals, labs.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
 
     Returns:
         A short synopsis: demographics without identifiers, active problems, active
         medications, allergies, the last vital signs and recent abnormal results.
     """
-    pid = patient_id(ctx)
-    patient = guard(lambda: ctx.ehr.patient(pid))
+    ctx = runtime.context
+    pid = patient_id(ctx)  # refuses without an EHR or a patient
+    ehr = ctx.ehr
+    patient = guard(lambda: ehr.patient(pid)) if ehr is not None else None
     if patient is None:
         raise ToolError("The session's patient is not in the EHR.")
     problems = [condition_line(r, brief=True) for r in conditions(ctx, "active")]
@@ -141,17 +144,18 @@ def patient_summary(ctx: Annotated[ToolContext, InjectedToolArg]) -> tuple[str, 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def get_labs(
     name_or_loinc: str,
-    ctx: Annotated[ToolContext, InjectedToolArg],
+    runtime: ToolRuntime[ToolContext, Any],
     since: str | None = None,
 ) -> tuple[str, ToolArtifact]:
     """Get the patient's results for one lab test, with units, reference range, flags and trend.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         name_or_loinc: The test, by common name or synonym ("troponin", "hs-TnT", "creatinine",
             "BNP", "CRP", "lactate", "HbA1c") or by LOINC code ("67151-1").
         since: Only results on or after this date, YYYY-MM-DD (default: all).
     """
+    ctx = runtime.context
     codes = lab_codes(ctx, name_or_loinc)
     found = search(ctx, "Observation", codes=codes, since=parse_since(since), count=200)
     values = series(found, codes)
@@ -165,14 +169,15 @@ def get_labs(
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def get_vitals(
-    ctx: Annotated[ToolContext, InjectedToolArg], since: str | None = None
+    runtime: ToolRuntime[ToolContext, Any], since: str | None = None
 ) -> tuple[str, ToolArtifact]:
     """Get the patient's vital signs over time (HR, BP, RR, temperature, SpO2, weight) with trends.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         since: Only measurements on or after this date, YYYY-MM-DD (default: all).
     """
+    ctx = runtime.context
     codes = [c for c in loinc.VITAL_CODES if c not in _BP_PARTS]
     found = search(ctx, "Observation", codes=codes, since=parse_since(since), count=300)
     values = series(found, codes)
@@ -186,15 +191,16 @@ def get_vitals(
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def list_conditions(
-    ctx: Annotated[ToolContext, InjectedToolArg],
+    runtime: ToolRuntime[ToolContext, Any],
     status: Literal["active", "resolved", "all"] = "active",
 ) -> tuple[str, ToolArtifact]:
     """List the patient's problems and diagnoses with their codes, onset and status.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         status: "active" (default), "resolved" or "all".
     """
+    ctx = runtime.context
     found = conditions(ctx, status)
     if not found:
         return nothing(f"No {status} conditions in the record.", ctx)
@@ -203,15 +209,16 @@ def list_conditions(
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def list_medications(
-    ctx: Annotated[ToolContext, InjectedToolArg],
+    runtime: ToolRuntime[ToolContext, Any],
     status: Literal["active", "stopped", "completed", "all"] = "active",
 ) -> tuple[str, ToolArtifact]:
     """List the patient's medication orders with dose, start date and status.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         status: "active" (default), "stopped", "completed" or "all".
     """
+    ctx = runtime.context
     found = medications(ctx, status)
     if not found:
         return nothing(f"No {status} medications in the record.", ctx)
@@ -220,12 +227,13 @@ def list_medications(
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
-def list_allergies(ctx: Annotated[ToolContext, InjectedToolArg]) -> tuple[str, ToolArtifact]:
+def list_allergies(runtime: ToolRuntime[ToolContext, Any]) -> tuple[str, ToolArtifact]:
     """List the patient's allergies and intolerances with reactions and criticality.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
     """
+    ctx = runtime.context
     found = search(ctx, "AllergyIntolerance")
     if not found:
         return nothing("No allergy information recorded (not the same as no known allergies).", ctx)
@@ -246,16 +254,15 @@ def _snippet(text: str, terms: set[str], width: int) -> str:
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
-def search_notes(
-    query: str, ctx: Annotated[ToolContext, InjectedToolArg]
-) -> tuple[str, ToolArtifact]:
+def search_notes(query: str, runtime: ToolRuntime[ToolContext, Any]) -> tuple[str, ToolArtifact]:
     """Search the patient's clinical notes and reports (ED notes, ECGs, imaging reports) by words.
 
     Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         query: Words to look for, e.g. "ECG ST depression" or "chest radiograph"; empty for the
             most recent notes.
     """
+    ctx = runtime.context
     notes = search(ctx, "DocumentReference", count=200)
     terms = set(_WORD.findall(query.lower()))
     scored = []

@@ -1,23 +1,121 @@
 """The evidence ledger: what a session gathered, under ids that never change.
 
 Ids are handed out by :class:`EvidenceLedger`: ``G#`` for guideline passages,
-``E#`` for EHR resources, ``I#`` for images and derived images. The same source
-(same ``key``) always keeps the id it got first in a session. The state schema,
-the tools and the answer all import these types from here.
+``E#`` for EHR resources, ``I#`` for images and derived images (one letter per kind in
+:data:`PREFIX`). The same source (same ``key``) always keeps the id it got first in a
+session. The state schema, the tools and the answer all import these types from here.
+
+It also holds the one evidence-id grammar (derived from :data:`PREFIX`, so a new kind's
+ids are ids everywhere): :data:`EVIDENCE_ID` for one id, :data:`CITATION_GROUP` for a
+bracketed group in text (``[G1, E2]``, ``[G1; 3]``: a bare number takes the letter before
+it), :func:`cited_ids` for the ids a text cites, :func:`is_evidence_id`, :func:`parse_id`
+for an id a caller typed, and :func:`collect_ids` for the ids of a nested answer or
+differential. Nobody else writes an id regex.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal, TypedDict
 
 from knowledge.untrusted import untrusted
 
-EvidenceKind = Literal["guideline", "ehr", "image"]
+EvidenceKind = Literal["guideline", "ehr", "image", "finding"]
 
-PREFIX: dict[EvidenceKind, str] = {"guideline": "G", "ehr": "E", "image": "I"}
+PREFIX: dict[EvidenceKind, str] = {"guideline": "G", "ehr": "E", "image": "I", "finding": "F"}
 KIND_OF_PREFIX: dict[str, EvidenceKind] = {v: k for k, v in PREFIX.items()}
+
+# --- the one evidence-id grammar ------------------------------------------------------------
+_LETTERS = "".join(sorted(KIND_OF_PREFIX))
+_PART = rf"[{_LETTERS}]?\d+"
+_ALONE = r"(?<![A-Za-z0-9_])"
+EVIDENCE_ID = re.compile(rf"{_ALONE}[{_LETTERS}][1-9]\d*(?![A-Za-z0-9_])")
+"""One well-formed id standing alone (``G3``, ``I12``; not ``G01``, not the ``R1`` of ``EGFR1``)."""
+CITATION_GROUP = re.compile(rf"\[\s*([{_LETTERS}]\d+(?:\s*[,;]\s*{_PART})*)\s*\]")
+"""A bracketed citation in text: ``[G1]``, ``[G1, E2]``, ``[ G1 ; 3 ]`` (group 1: its inside).
+
+Digits are taken as written, so a malformed ``[G01]`` is still a citation (of ``G01``, which
+no ledger hands out: it is reported, not silently ignored)."""
+_SEPARATOR = re.compile(r"\s*[,;]\s*")
+_CITED_PART = re.compile(rf"([{_LETTERS}])?(\d+)")
+
+
+def is_evidence_id(value: object) -> bool:
+    """Whether ``value`` is exactly one well-formed evidence id (``G1``, not ``g1``/``G01``)."""
+    return isinstance(value, str) and EVIDENCE_ID.fullmatch(value) is not None
+
+
+def parse_id(value: object) -> str | None:
+    """An id as a caller may type it (``" [i2] "``) in its one spelling (``I2``), or None."""
+    cleaned = str(value).strip().strip("[]").strip().upper()
+    return cleaned if is_evidence_id(cleaned) else None
+
+
+def group_parts(inside: str) -> list[tuple[str, str]]:
+    """Each part of one citation group's inside as written, with the id it names
+    (``"G1, 3"`` -> ``[("G1", "G1"), ("3", "G3")]``); empty when it is no citation."""
+    prefix, parts = "", []
+    for part in _SEPARATOR.split(inside.strip()):
+        m = _CITED_PART.fullmatch(part)
+        if m is None:
+            return []
+        prefix = m.group(1) or prefix
+        parts.append((part, f"{prefix}{m.group(2)}"))
+    return parts
+
+
+def group_ids(inside: str) -> list[str]:
+    """The ids of one citation group's inside (``"G1, 3"`` -> ``["G1", "G3"]``)."""
+    return [eid for _, eid in group_parts(inside)]
+
+
+def citation_groups(text: str) -> Iterator[tuple[re.Match[str], list[str]]]:
+    """Each bracketed citation group in ``text`` with the ids it names, in order."""
+    for match in CITATION_GROUP.finditer(text):
+        yield match, group_ids(match.group(1))
+
+
+def cited_ids(text: str) -> list[str]:
+    """Evidence ids cited in ``text``, in order of first appearance, each once."""
+    seen: dict[str, None] = {}
+    for _, ids in citation_groups(text):
+        seen.update(dict.fromkeys(ids))
+    return list(seen)
+
+
+def strip_citations(text: str, replacement: str = "") -> str:
+    """``text`` with every citation group (and the spaces before it) replaced."""
+    return re.sub(rf"\s*{CITATION_GROUP.pattern}", replacement, text)
+
+
+_ID_LISTS = ("evidence",)
+
+
+def collect_ids(obj: object) -> list[str]:
+    """Every id cited in a nested answer or differential (record or model), in order, once.
+
+    Reads every ``evidence`` list at any depth (red flags, findings, next steps); prose is
+    read with :func:`cited_ids`. A pydantic model is read through ``model_dump``."""
+    seen: dict[str, None] = {}
+    _walk(obj, seen)
+    return list(seen)
+
+
+def _walk(obj: object, seen: dict[str, None]) -> None:
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        obj = dump()
+    if isinstance(obj, Mapping):
+        for key, value in obj.items():
+            if key in _ID_LISTS and isinstance(value, list | tuple):
+                seen.update(dict.fromkeys(str(v) for v in value if isinstance(v, str)))
+            elif isinstance(value, Mapping | list | tuple):
+                _walk(value, seen)
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            _walk(item, seen)
 
 
 class EvidenceRecord(TypedDict):

@@ -8,9 +8,11 @@ passage cannot close its own tag and pose as instructions.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Any
 
-from langchain_core.tools import InjectedToolArg, tool
+from langchain_core.tools import tool
+from langgraph.prebuilt import ToolRuntime
 
 from knowledge.untrusted import untrusted, untrusted_attr
 from tools.runtime import ToolArtifact, ToolContext, ToolError, requires
@@ -32,7 +34,7 @@ _HEADER = (
 )
 def search_guidelines(
     query: str,
-    ctx: Annotated[ToolContext, InjectedToolArg],
+    runtime: ToolRuntime[ToolContext, Any],
     k: int = 5,
 ) -> tuple[str, ToolArtifact]:
     """Search the clinical guideline library for passages relevant to a question.
@@ -46,6 +48,7 @@ def search_guidelines(
             pulmonary embolism" or "severe community-acquired pneumonia criteria".
         k: How many passages to return, 1 to 10.
     """
+    ctx = runtime.context
     store = ctx.guidelines
     if store is None:
         raise ToolError("no guideline store is configured for this session")
@@ -65,7 +68,7 @@ def search_guidelines(
     return render_hits(query, hits, ctx)
 
 
-def render_hits(query: str, hits: list[Any], ctx: ToolContext) -> tuple[str, ToolArtifact]:
+def render_hits(query: str, hits: Sequence[Any], ctx: ToolContext) -> tuple[str, ToolArtifact]:
     """Render hits within ``ctx.max_output_chars``, citing each passage that is shown.
 
     The best passages that fit with at least ``_MIN_TEXT`` characters each are shown;

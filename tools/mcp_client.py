@@ -30,6 +30,7 @@ from langchain_core.tools import BaseTool
 from pydantic import BaseModel, ConfigDict, create_model
 
 from knowledge.untrusted import untrusted
+from tools.evidence import CITATION_GROUP
 from tools.runtime import ToolArtifact, ToolContext, ToolError
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ NO_SERVERS = ("LINGSHU_MCP_SERVERS", "[]")
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"'<>\]\)]+)")
 _URL = re.compile(r"https?://[^\s\"'<>\]\)]+")
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
-_REMOTE_IDS = re.compile(r"\[\s*([GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*)\s*\]")
-"""Evidence ids in a result are the server's own (another session's): never ours to cite."""
 
 
 class ServerSpec(Protocol):
@@ -224,12 +223,13 @@ class McpTool(BaseTool):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     def get_input_schema(self, config: Any = None) -> type[BaseModel]:
-        # The act node injects the session's context into tools whose schema has ``ctx``.
-        return create_model(f"{self.name}_input", ctx=(Any, None))
+        # The act node injects the session's ``ToolRuntime`` into tools whose schema has it.
+        return create_model(f"{self.name}_input", runtime=(Any, None))
 
-    def _run(self, *args: Any, ctx: ToolContext | None = None, **kwargs: Any) -> Any:
+    def _run(self, *args: Any, runtime: Any = None, **kwargs: Any) -> Any:
         kwargs.pop("run_manager", None)
-        if ctx is None:
+        ctx = getattr(runtime, "context", None)
+        if not isinstance(ctx, ToolContext):
             raise ToolError("this tool runs inside a consultation only")
         try:
             result = self.connection.call(self.remote, kwargs, self.timeout_s)
@@ -263,7 +263,8 @@ def cite_result(
     url = next(iter(_URL.findall(text)), "")
     doi = doi.rstrip(".,;:")
     url = url.rstrip(".,;:")
-    shown = _REMOTE_IDS.sub(
+    # Evidence ids in a result are the server's own (another session's): never ours to cite.
+    shown = CITATION_GROUP.sub(
         r"(the server's own ref \1)", untrusted(text, limit=ctx.max_output_chars)
     )
     where = f"MCP server {server!r}, tool {tool!r}"

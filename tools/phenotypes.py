@@ -12,9 +12,10 @@ education; a ranking of hypotheses, not a diagnosis.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from langchain_core.tools import BaseTool, InjectedToolArg, tool
+from langchain_core.tools import BaseTool, tool
+from langgraph.prebuilt import ToolRuntime
 
 from knowledge.ehr.records import concept_text, measurements, note_text, note_title
 from knowledge.phenotypes import Candidate, Found, lab_term, most_specific, rank, release
@@ -128,33 +129,10 @@ def _finding_parts(
     return parts, evidence
 
 
-@tool(parse_docstring=True, response_format="content_and_artifact")
-def phenotype_differential(
-    ctx: Annotated[ToolContext, InjectedToolArg],
-    findings: str = "",
-    use_record: bool = True,
-    k: int = 8,
-) -> tuple[str, ToolArtifact]:
-    """Rank rare diseases (OMIM, Orphanet) by how well they explain the patient's findings.
-
-    Use it for an unexplained multi-system picture or when the clinician asks about rare or
-    genetic disease. Findings are mapped to Human Phenotype Ontology terms; the patient's
-    problems, abnormal results and notes are added when use_record is true. Cite a
-    candidate's id for it, and give its OMIM or ORPHA id as the diagnosis's disease_id
-    (with an ICD-10-CM code too when icd10_lookup finds one).
-
-    Args:
-        ctx: The session's tool context (supplied by the agent, not by the model).
-        findings: The clinical findings in words, e.g. "tall, long thin fingers, dislocated
-            lenses, dilated aortic root"; may be left out when the record holds them.
-        use_record: Add the findings in the patient's record (default true).
-        k: How many candidate diseases to return (1-15).
-
-    Returns:
-        The findings as HPO terms with where each came from, then the ranked candidates,
-        each with its id, score, the findings it explains and its features not recorded.
-    """
-    k = max(1, min(int(k), _MAX_K))
+def _all_findings(
+    ctx: ToolContext, findings: str, use_record: bool
+) -> tuple[list[Found], dict[str, Any]]:
+    """The most specific HPO terms in the findings (and the record): refused when none."""
     found = _terms_in_text(findings, source="reported") if findings.strip() else []
     sources: dict[str, Any] = {}
     if use_record and ctx.ehr is not None and ctx.patient_id:
@@ -167,12 +145,18 @@ def phenotype_differential(
             + (" or the record" if use_record and ctx.patient_id else "")
             + '; describe them in clinical words, e.g. "arachnodactyly, ectopia lentis".'
         )
-    hpo_ids = [f.hpo_id for f in specific]
-    candidates = rank(hpo_ids, k=k)
-    budget = ctx.max_output_chars - len(NOT_ADVICE) - 120
-    parts, evidence = _finding_parts(ctx, specific, sources, budget // 2)
-    lines = ["Findings as HPO terms: " + "; ".join(parts) + "."]
-    lines.append(f"Candidates ({release()}; score 1.0 = every finding explained):")
+    return specific, sources
+
+
+def _candidate_lines(
+    ctx: ToolContext,
+    candidates: list[Candidate],
+    hpo_ids: list[str],
+    lines: list[str],
+    evidence: list[str],
+    budget: int,
+) -> list[Candidate]:
+    """Append one cited line per candidate to ``lines`` within ``budget``; the ones shown."""
     used = sum(len(line) + 1 for line in lines)
     shown: list[Candidate] = []
     for number, candidate in enumerate(candidates, start=1):
@@ -193,6 +177,44 @@ def phenotype_differential(
         shown.append(candidate)
         lines.append(line.replace("{gid}", gid))
         used += len(lines[-1]) + 1
+    return shown
+
+
+@tool(parse_docstring=True, response_format="content_and_artifact")
+def phenotype_differential(
+    runtime: ToolRuntime[ToolContext, Any],
+    findings: str = "",
+    use_record: bool = True,
+    k: int = 8,
+) -> tuple[str, ToolArtifact]:
+    """Rank rare diseases (OMIM, Orphanet) by how well they explain the patient's findings.
+
+    Use it for an unexplained multi-system picture or when the clinician asks about rare or
+    genetic disease. Findings are mapped to Human Phenotype Ontology terms; the patient's
+    problems, abnormal results and notes are added when use_record is true. Cite a
+    candidate's id for it, and give its OMIM or ORPHA id as the diagnosis's disease_id
+    (with an ICD-10-CM code too when icd10_lookup finds one).
+
+    Args:
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
+        findings: The clinical findings in words, e.g. "tall, long thin fingers, dislocated
+            lenses, dilated aortic root"; may be left out when the record holds them.
+        use_record: Add the findings in the patient's record (default true).
+        k: How many candidate diseases to return (1-15).
+
+    Returns:
+        The findings as HPO terms with where each came from, then the ranked candidates,
+        each with its id, score, the findings it explains and its features not recorded.
+    """
+    ctx = runtime.context
+    k = max(1, min(int(k), _MAX_K))
+    specific, sources = _all_findings(ctx, findings, use_record)
+    hpo_ids = [f.hpo_id for f in specific]
+    budget = ctx.max_output_chars - len(NOT_ADVICE) - 120
+    parts, evidence = _finding_parts(ctx, specific, sources, budget // 2)
+    lines = ["Findings as HPO terms: " + "; ".join(parts) + "."]
+    lines.append(f"Candidates ({release()}; score 1.0 = every finding explained):")
+    shown = _candidate_lines(ctx, rank(hpo_ids, k=k), hpo_ids, lines, evidence, budget)
     lines.append(NOT_ADVICE)
     text = "\n".join(lines)
     data = {

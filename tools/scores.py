@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from langchain_core.tools import BaseTool, InjectedToolArg, tool
+from langchain_core.tools import BaseTool, tool
+from langgraph.prebuilt import ToolRuntime
 
 from knowledge.ehr.parse import date_of
 from knowledge.scores import (
@@ -54,10 +55,11 @@ def _codes(calc: Calculator) -> list[str]:
 
 def _record(ctx: ToolContext, calc: Calculator) -> Record | None:
     """The session patient's record as the filler reads it (None without an EHR or patient)."""
-    if ctx.ehr is None or not ctx.patient_id:
+    ehr = ctx.ehr
+    if ehr is None or not ctx.patient_id:
         return None
     pid = str(ctx.patient_id)
-    patient = guard(lambda: ctx.ehr.patient(pid))
+    patient = guard(lambda: ehr.patient(pid))
     codes = _codes(calc)
     observations = search(ctx, "Observation", codes=codes, count=500) if codes else []
     conditions = search(ctx, "Condition", count=500)
@@ -171,7 +173,16 @@ def _render(
     if filled.optional_absent:
         lines.append("Optional, not available: " + ", ".join(filled.optional_absent))
     text = "\n".join(lines)
-    data = {
+    data = _data(ctx, outcome, as_of, score_id)
+    cited = [*([score_id] if score_id else []), *dict.fromkeys(evidence)]
+    return text[: ctx.max_output_chars], ToolArtifact(evidence=cited, data=data)
+
+
+def _data(ctx: ToolContext, outcome: Outcome, as_of: str, score_id: str | None) -> dict[str, Any]:
+    """The structured result kept for renderers and the audit trail (records it read)."""
+    filled = outcome.filled
+    calc = filled.calculator
+    return {
         "calculator": calc.key,
         "title": calc.title,
         "computed": outcome.computed,
@@ -200,14 +211,12 @@ def _render(
             )
         ),
     }
-    cited = [*([score_id] if score_id else []), *dict.fromkeys(evidence)]
-    return text[: ctx.max_output_chars], ToolArtifact(evidence=cited, data=data)
 
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def calculate(
     calculator: str,
-    ctx: Annotated[ToolContext, InjectedToolArg],
+    runtime: ToolRuntime[ToolContext, Any],
     reported: dict[str, Any] | None = None,
 ) -> tuple[str, ToolArtifact]:
     """Compute a validated clinical score from the patient's record, with its source DOI.
@@ -221,7 +230,7 @@ def calculate(
     Args:
         calculator: The score's name ("CURB-65", "wells_pe"), or a question ("severity of
             this pneumonia") to get the fitting calculators and their parameters.
-        ctx: The session's tool context (supplied by the agent, not by the model).
+        runtime: The session's tool runtime (supplied by the agent, not by the model).
         reported: Values the clinician reported, by parameter name, e.g. {"confusion": false};
             a cut-off such as heart_rate_gt_100 may be given as its number ("heart_rate": 96).
             They are marked as reported, not recorded.
@@ -230,6 +239,7 @@ def calculate(
         The score, its interpretation and source, each value used with its citation, and any
         missing or out-of-date value by name.
     """
+    ctx = runtime.context
     if not calculator.strip():
         raise ToolError('Name a score ("CURB-65") or ask a question ("pneumonia severity").')
     try:

@@ -74,6 +74,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "agent.cli.calc",
         "Rank rare diseases (OMIM, Orphanet) by phenotype similarity (HPO), offline.",
     ),
+    "prices": (
+        "agent.cli.prices",
+        "Show test prices (CPT/HCPCS, USD, source, year), or look one test up by name or code.",
+    ),
     "report": (
         "agent.cli.consult",
         "Write a structured imaging report (Findings / Impression) citing the images.",

@@ -14,9 +14,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli.app import app
-from agent.cli.options import DataDir, build_settings, console, err
+from agent.cli.options import with_settings
+from agent.cli.output import EXIT_FAILED, console, fail
+from agent.settings import Settings
 from tools.evidence import EvidenceLedger
-from tools.runtime import ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError, tool_runtime
 
 Patient = Annotated[
     str | None, typer.Option("--patient", help="Read this patient's record (the EHR in settings).")
@@ -38,29 +40,25 @@ def _value(text: str) -> Any:
     return text.strip()
 
 
-def _context(patient: str | None, data_dir: Any, as_of: str | None = None) -> ToolContext:
+def _context(patient: str | None, settings: Settings, as_of: str | None = None) -> ToolContext:
     ehr = None
     if patient:
-        from agent.resources import _open_ehr
+        from agent.resources import open_ehr
 
-        settings = build_settings(data_dir=data_dir)
-        ehr = _open_ehr(settings)
+        ehr = open_ehr(settings)
         if ehr is None:
-            err.print("[red]No EHR is configured[/red] (run `lingshu ehr load-demo` or set one).")
-            raise typer.Exit(2)
+            fail("no EHR is configured (run `lingshu ehr load-demo` or set one).")
         if ehr.patient(patient) is None:
-            err.print(f"[red]No patient {escape(patient)!r} in the EHR.[/red]")
-            raise typer.Exit(2)
+            fail(f"no patient {patient!r} in the EHR.")
     extras = {"as_of": as_of} if as_of else {}
     return ToolContext(ledger=EvidenceLedger(), patient_id=patient, ehr=ehr, extras=extras)
 
 
 def _run(tool: Any, args: dict[str, Any], ctx: ToolContext, as_json: bool) -> None:
     try:
-        content, artifact = tool.func(**args, ctx=ctx)
+        content, artifact = tool.func(**args, runtime=tool_runtime(ctx))
     except ToolError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(exc), EXIT_FAILED)
     if as_json:
         references = {e: ctx.ledger.get(e) for e in artifact.get("evidence", [])}
         console.print_json(json.dumps({**artifact, "references": references}, default=str))
@@ -80,6 +78,7 @@ def _run(tool: Any, args: dict[str, Any], ctx: ToolContext, as_json: bool) -> No
 
 
 @app.command("calc")
+@with_settings()
 def calc(
     query: Annotated[
         list[str] | None, typer.Argument(help='A score ("CURB-65") or a question ("pneumonia").')
@@ -94,7 +93,8 @@ def calc(
     ] = None,
     list_all: Annotated[bool, typer.Option("--list", help="List every calculator.")] = False,
     as_json: AsJson = False,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Compute a clinical score from a patient's record (and reported values), with its DOI."""
     from knowledge.scores import calculators
@@ -113,14 +113,14 @@ def calc(
     for item in value or []:
         name, sep, raw = item.partition("=")
         if not sep or not name.strip():
-            err.print(f"[red]--value takes name=value, got {escape(item)!r}[/red]")
-            raise typer.Exit(2)
+            fail(f"--value takes name=value, got {item!r}")
         reported[name.strip()] = _value(raw)
-    ctx = _context(patient, data_dir, as_of)
+    ctx = _context(patient, settings, as_of)
     _run(calculate, {"calculator": " ".join(query), "reported": reported or None}, ctx, as_json)
 
 
 @app.command("phenotypes")
+@with_settings()
 def phenotypes(
     findings: Annotated[
         list[str] | None, typer.Argument(help='Findings in words ("tall, ectopia lentis").')
@@ -128,11 +128,12 @@ def phenotypes(
     patient: Patient = None,
     k: Annotated[int, typer.Option("--k", min=1, max=15, help="How many candidates.")] = 8,
     as_json: AsJson = False,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Rank rare diseases (OMIM, Orphanet) by phenotype similarity (HPO), offline."""
     from tools.phenotypes import phenotype_differential
 
-    ctx = _context(patient, data_dir)
+    ctx = _context(patient, settings)
     args = {"findings": " ".join(findings or []), "use_record": bool(patient), "k": k}
     _run(phenotype_differential, args, ctx, as_json)

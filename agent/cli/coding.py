@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from agent.cli.app import app
-from agent.cli.options import console
+from agent.cli.output import console
 from knowledge.icd10 import check_code, looks_like_code, lookup, release
 
 

@@ -13,12 +13,8 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from agent.cli.app import app
-from agent.cli.options import (
-    Mode,
-    console,
-    err,
-    with_model_settings,
-)
+from agent.cli.options import Mode, with_model_settings
+from agent.cli.output import console, err, fail
 from agent.report import to_json, to_markdown, write_report
 from agent.session import InputError, Lingshu, SessionBusy, TurnResult, UnknownSession
 from agent.settings import Settings
@@ -75,19 +71,18 @@ def run_turn(
         else:
             result = _ask_live(agent, question, kwargs)
     except (InputError, UnknownSession, SessionBusy) as exc:
-        err.print(f"[red]Error:[/red] {exc}")
-        raise typer.Exit(EXIT_INPUT) from None
+        fail(str(exc), EXIT_INPUT)
     if result.answer.get("produced_by") == "evidence_brief":
         err.print(model_down_line(agent.settings, result.answer.get("model_error")))
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
     else:
-        console.print(Panel(Markdown(to_markdown(result.answer)), title="Lingshu", expand=True))
+        console.print(Panel(Markdown(to_markdown(result.final)), title="Lingshu", expand=True))
         console.print(
             f"[dim]session {result.session_id} — continue with --session {result.session_id}[/dim]"
         )
     if report is not None:
-        write_report(report, result.answer, image_root=agent.settings.images_path)
+        write_report(report, result.final, image_root=agent.settings.images_path)
         err.print(f"[green]Report written to {report}[/green]")
     if outline is not None:
         for path in write_outlines(agent, result, outline):
@@ -108,7 +103,7 @@ def write_outlines(agent: Lingshu, result: TurnResult, folder: Path) -> list[Pat
 
 
 def _ask_live(agent: Lingshu, question: str, kwargs: dict[str, Any]) -> TurnResult:
-    final: dict[str, Any] | None = None
+    final: TurnResult | None = None
     with console.status("[cyan]Thinking…", spinner="dots") as status:
         for event in agent.stream(question, **kwargs):
             kind = event["type"]
@@ -121,12 +116,10 @@ def _ask_live(agent: Lingshu, question: str, kwargs: dict[str, Any]) -> TurnResu
                 first = event["text"].splitlines()[0] if event["text"] else ""
                 console.print(f"[{style}]  ← {event['name']}: {first[:100]}[/{style}]")
                 status.update("[cyan]Thinking…")
-            elif kind == "answer":
-                final = event
+            elif kind == "answer":  # the turn's one record, as --json gets it from ask
+                final = event["result"]
     assert final is not None, "the stream ended without an answer"
-    session_id = str(final.pop("session_id"))
-    evidence = final.pop("evidence", {})
-    return TurnResult(session_id=session_id, answer=final, evidence=evidence)
+    return final
 
 
 def model_down_line(settings: Settings, reason: object) -> str:
@@ -186,8 +179,7 @@ def _guarded(run: Callable[[], TurnResult]) -> TurnResult:
         raise
     except Exception as exc:
         log.debug("the turn failed", exc_info=exc)
-        err.print(f"[red]Failed:[/red] {type(exc).__name__}: {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
+        fail(f"the turn failed: {type(exc).__name__}: {exc}", EXIT_FAILED)
 
 
 def _exit_code(result: TurnResult) -> int:
@@ -250,8 +242,7 @@ def chat(
     """A multi-turn consultation in the terminal; the session is saved after every step."""
     agent = Lingshu(settings)
     if session and not agent.exists(session):
-        err.print(f"[red]Error:[/red] no session {session!r} in {settings.sessions_path}")
-        raise typer.Exit(2)
+        fail(f"no session {session!r} in {settings.sessions_path}", EXIT_INPUT)
     _enable_line_history(settings.data_dir / "chat_history")
     console.print(Panel(CHAT_HELP, title="lingshu chat", expand=False))
     pending: list[Path] = []

@@ -14,11 +14,8 @@ import typer
 
 from agent.cli.app import app
 from agent.cli.consult import AsJson, run_turn
-from agent.cli.options import (
-    console,
-    err,
-    with_model_settings,
-)
+from agent.cli.options import with_model_settings
+from agent.cli.output import console, fail
 from agent.session import Lingshu
 from agent.settings import Settings
 from knowledge.imaging.demo import demo_image_paths
@@ -106,8 +103,7 @@ def demo(
     """Run a bundled sample case end to end (default: the synthetic chest-pain patient)."""
     chosen = CASES.get(case)
     if chosen is None:
-        err.print(f"[red]Error:[/red] no demo case {case!r}; choose one of {', '.join(CASES)}")
-        raise typer.Exit(2)
+        fail(f"no demo case {case!r}; choose one of {', '.join(CASES)}")
     prepare_demo_stores(settings, quiet=as_json)
     images = demo_image_paths(settings.data_dir / "demo-images") if chosen.images else {}
     text = question or chosen.question

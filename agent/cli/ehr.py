@@ -11,8 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agent.cli.app import app
-from agent.cli.options import DataDir, build_settings, console, err
-from agent.resources import _open_ehr
+from agent.cli.options import with_settings
+from agent.cli.output import EXIT_FAILED, console, err, fail, warn
+from agent.resources import open_ehr
+from agent.settings import Settings
 from knowledge.ehr import (
     DEMO_PATIENT_IDS,
     EmbeddedFhirStore,
@@ -35,26 +37,22 @@ Db = Annotated[
 _SHOWN_WARNINGS = 20
 
 
-def _store_path(db: Path | None, data_dir: Path | None) -> Path:
-    return db or build_settings(data_dir=data_dir).ehr_path
+Replace = Annotated[
+    bool,
+    typer.Option(
+        "--replace",
+        help="Let a resource whose id is already stored under another patient move to the "
+        "patient named in the file (refused and named without this).",
+    ),
+]
+ImportPaths = Annotated[
+    list[Path], typer.Argument(help="Bundle .json / Bulk Data .ndjson files or folders.")
+]
 
 
 @ehr_app.command("import")
-def import_(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Bundle .json / Bulk Data .ndjson files or folders.")
-    ],
-    db: Db = None,
-    data_dir: DataDir = None,
-    replace: Annotated[
-        bool,
-        typer.Option(
-            "--replace",
-            help="Let a resource whose id is already stored under another patient move to the "
-            "patient named in the file (refused and named without this).",
-        ),
-    ] = False,
-) -> None:
+@with_settings(ehr_db=Db)
+def import_(paths: ImportPaths, replace: Replace = False, *, settings: Settings) -> None:
     """Import FHIR R4 resources into the embedded store.
 
     Every bad file or line (not UTF-8/UTF-16 text, not JSON, nested too deeply, not valid
@@ -63,31 +61,19 @@ def import_(
     """
     missing = [p for p in paths if not p.exists()]
     if missing:
-        err.print(f"[red]No such file or folder:[/red] {', '.join(map(str, missing))}")
-        raise typer.Exit(2)
+        fail(f"no such file or folder: {', '.join(map(str, missing))}")
     files = importable_files(paths)
     if not files:
-        err.print("[red]Nothing to import:[/red] no .json or .ndjson files there.")
-        raise typer.Exit(2)
-    store = EmbeddedFhirStore(_store_path(db, data_dir))
-    report = ImportReport()
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("Importing", total=len(files))
-        for path in files:
-            progress.update(task, description=f"Importing {path.name}")
-            report.add(store.import_file(path, replace=replace))
-            progress.advance(task)
-    store.close()
+        fail("nothing to import: no .json or .ndjson files there.")
+    store = EmbeddedFhirStore(settings.ehr_path)
+    try:
+        report = _import_files(store, files, replace)
+    finally:
+        store.close()
     for warning in report.warnings[:_SHOWN_WARNINGS]:
-        err.print(f"[yellow]skipped[/yellow] {warning}")
+        warn(f"skipped {warning}")
     if report.skipped > _SHOWN_WARNINGS:
-        err.print(f"[yellow]... and {report.skipped - _SHOWN_WARNINGS} more skipped[/yellow]")
+        warn(f"... and {report.skipped - _SHOWN_WARNINGS} more skipped")
     kinds = ", ".join(f"{n} {t}" for t, n in sorted(report.by_type.items()))
     console.print(
         f"Imported [bold]{report.imported}[/bold] resources ({kinds or 'none'}), "
@@ -95,10 +81,28 @@ def import_(
     )
 
 
+def _import_files(store: EmbeddedFhirStore, files: list[Path], replace: bool) -> ImportReport:
+    report = ImportReport()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("Importing", total=len(files))
+        for path in files:
+            progress.update(task, description=f"Importing {path.name}")
+            report.add(store.import_file(path, replace=replace))
+            progress.advance(task)
+    return report
+
+
 @ehr_app.command("load-demo")
-def load_demo(db: Db = None, data_dir: DataDir = None) -> None:
+@with_settings(ehr_db=Db)
+def load_demo(*, settings: Settings) -> None:
     """Load the shipped SYNTHETIC patients (for demonstration only) into the embedded store."""
-    store = ensure_demo_patients(_store_path(db, data_dir))
+    store = ensure_demo_patients(settings.ehr_path)
     console.print(
         f"{len(DEMO_PATIENT_IDS)} synthetic patients ready in {store.path}: "
         + ", ".join(DEMO_PATIENT_IDS)
@@ -107,24 +111,23 @@ def load_demo(db: Db = None, data_dir: DataDir = None) -> None:
 
 
 @ehr_app.command("patients")
-def patients(db: Db = None, data_dir: DataDir = None) -> None:
+@with_settings(ehr_db=Db)
+def patients(*, settings: Settings) -> None:
     """List the patients in the EHR with a one-line synopsis (age, sex, active problems)."""
-    settings = build_settings(data_dir=data_dir, **({"ehr_db": db} if db else {}))
-    source = _open_ehr(settings)
+    source = open_ehr(settings)
     if source is None:
-        err.print(
-            f"No EHR at {settings.ehr_path}. Run `lingshu ehr import PATH` or "
-            "`lingshu ehr load-demo`, or set LINGSHU_FHIR_BASE_URL."
+        fail(
+            f"no EHR at {settings.ehr_path}. Run `lingshu ehr import PATH` or "
+            "`lingshu ehr load-demo`, or set LINGSHU_FHIR_BASE_URL.",
+            EXIT_FAILED,
         )
-        raise typer.Exit(1)
     try:
         table = Table("patient id", "synopsis")
         for patient in source.patients():
             conditions = source.search("Condition", patient["id"])
             table.add_row(patient["id"], one_line(patient, conditions, date.today()))
     except FhirUnavailable as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        fail(str(exc), EXIT_FAILED)
     finally:
         source.close()
     console.print(table)

@@ -19,7 +19,9 @@ from rich.progress import (
 from rich.table import Table
 
 from agent.cli.app import app
-from agent.cli.options import DataDir, build_settings, console, err
+from agent.cli.options import with_settings
+from agent.cli.output import EXIT_FAILED, console, err, fail, warn
+from agent.resources import open_guideline_store
 from agent.settings import Settings
 
 if TYPE_CHECKING:
@@ -66,98 +68,90 @@ def progress_bars() -> Progress:
     )
 
 
-def _settings(data_dir: Path | None, store: Path | None, **more: Any) -> Settings:
-    return build_settings(data_dir=data_dir, guideline_dir=store, **more)
+STORE_OPTIONS: dict[str, Any] = {
+    "guideline_dir": StoreDir,
+    "chroma_url": ChromaUrl,
+    "embedding_model": EmbeddingModel,
+}
+"""The guideline store's settings, as options of ``ingest`` and ``search``."""
+Paths = Annotated[
+    list[Path] | None, typer.Argument(help="Files or folders: Markdown, text, HTML, PDF.")
+]
+Starter = Annotated[
+    bool,
+    typer.Option(
+        "--starter",
+        help="Also ingest the starter corpus (open-medicine's guidelines + the project's).",
+    ),
+]
+OpenMedicine = Annotated[
+    bool,
+    typer.Option(
+        "--open-medicine",
+        help="Also ingest the guideline summaries of the installed open-medicine package.",
+    ),
+]
+Rebuild = Annotated[
+    bool, typer.Option("--rebuild", help="Drop the store and embed everything again.")
+]
+Prune = Annotated[
+    bool, typer.Option("--prune", help="Drop files that are gone from the given folders.")
+]
+ChunkTokens = Annotated[int | None, typer.Option("--chunk-tokens", help="Chunk size in tokens.")]
+ChunkOverlap = Annotated[int | None, typer.Option("--chunk-overlap", help="Overlap in tokens.")]
+K = Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many passages.")]
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")]
+Publisher = Annotated[str | None, typer.Option(help="Publisher word, e.g. ESC.")]
+YearFrom = Annotated[int | None, typer.Option(help="Published in or after.")]
+YearTo = Annotated[int | None, typer.Option(help="Published in or before.")]
+Tag = Annotated[str | None, typer.Option(help="Specialty tag, e.g. cardiology.")]
+SearchModeOption = Annotated[str, typer.Option(help="hybrid | dense | lexical.")]
+Expand = Annotated[
+    bool,
+    typer.Option(
+        "--expand/--no-expand",
+        help="Add the conditions the question's findings suggest (as the agent does).",
+    ),
+]
 
 
 def _open(settings: Settings, *, create: bool, rebuild: bool = False) -> GuidelineStore:
-    from knowledge.guidelines import GuidelineStore, StoreError
+    from knowledge.guidelines import StoreError
 
     try:
-        return GuidelineStore.open(
-            settings.guideline_path,
-            embedding_model=settings.embedding_model,
-            chroma_url=settings.chroma_url,
-            collection=settings.guideline_collection,
-            create=create,
-            rebuild=rebuild,
-            reranker=settings.guideline_reranker,
-        )
+        return open_guideline_store(settings, create=create, rebuild=rebuild)
     except StoreError as exc:
-        err.print(f"[red]Guideline store:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(f"guideline store: {exc}")
 
 
 @app.command()
+@with_settings(
+    **STORE_OPTIONS, guideline_chunk_tokens=ChunkTokens, guideline_chunk_overlap=ChunkOverlap
+)
 def ingest(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Files or folders: Markdown, text, HTML, PDF."),
-    ] = None,
-    starter: Annotated[
-        bool,
-        typer.Option(
-            "--starter",
-            help="Also ingest the starter corpus (open-medicine's guidelines + the project's).",
-        ),
-    ] = False,
-    open_medicine: Annotated[
-        bool,
-        typer.Option(
-            "--open-medicine",
-            help="Also ingest the guideline summaries of the installed open-medicine package.",
-        ),
-    ] = False,
-    rebuild: Annotated[
-        bool, typer.Option("--rebuild", help="Drop the store and embed everything again.")
-    ] = False,
-    prune: Annotated[
-        bool, typer.Option("--prune", help="Drop files that are gone from the given folders.")
-    ] = False,
-    chunk_tokens: Annotated[int | None, typer.Option(help="Chunk size in tokens.")] = None,
-    chunk_overlap: Annotated[int | None, typer.Option(help="Overlap in tokens.")] = None,
-    store: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    embedding_model: EmbeddingModel = None,
-    data_dir: DataDir = None,
+    paths: Paths = None,
+    starter: Starter = False,
+    open_medicine: OpenMedicine = False,
+    rebuild: Rebuild = False,
+    prune: Prune = False,
+    *,
+    settings: Settings,
 ) -> None:
     """Add guideline files to the store (only new or changed files are embedded)."""
     from knowledge.guidelines import ChunkConfig, ingest_paths
-    from knowledge.guidelines.registry import open_medicine_guidelines
-    from knowledge.guidelines.starter import starter_roots
 
-    settings = _settings(
-        data_dir,
-        store,
-        chroma_url=chroma_url,
-        embedding_model=embedding_model,
-        guideline_chunk_tokens=chunk_tokens,
-        guideline_chunk_overlap=chunk_overlap,
-    )
-    roots = list(paths or []) + (starter_roots() if starter else [])
-    if open_medicine:
-        folder = open_medicine_guidelines()
-        if folder is None:
-            err.print("[red]open-medicine is not installed:[/red] pip install open-medicine")
-            raise typer.Exit(2)
-        roots.append(folder)
-    if not roots:
-        err.print(
-            "[red]Nothing to ingest:[/red] give files or folders, --starter or --open-medicine."
-        )
-        raise typer.Exit(2)
+    roots = _roots(paths, starter, open_medicine)
     try:
         chunking = ChunkConfig(settings.guideline_chunk_tokens, settings.guideline_chunk_overlap)
     except ValueError as exc:
-        err.print(f"[red]Invalid chunking:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(f"invalid chunking: {exc}")
     guideline_store = _open(settings, create=True, rebuild=rebuild)
     with progress_bars() as bars:
         report = ingest_paths(
             guideline_store, roots, chunking=chunking, prune=prune, progress=RichProgress(bars)
         )
     for source, reason in report.failed:
-        err.print(f"[red]Skipped[/red] {source}: {reason}")
+        warn(f"skipped {source}: {reason}")
     console.print(
         f"[green]Guideline store[/green] {guideline_store.location}: "
         f"{len(report.added)} added, {len(report.updated)} updated, "
@@ -169,36 +163,43 @@ def ingest(
         raise typer.Exit(1)
 
 
+def _roots(paths: list[Path] | None, starter: bool, open_medicine: bool) -> list[Path]:
+    """The files and folders to ingest: those given, the starter corpus, open-medicine's."""
+    from knowledge.guidelines.registry import open_medicine_guidelines
+    from knowledge.guidelines.starter import starter_roots
+
+    roots = list(paths or []) + (starter_roots() if starter else [])
+    if open_medicine:
+        folder = open_medicine_guidelines()
+        if folder is None:
+            fail("open-medicine is not installed: pip install open-medicine")
+        roots.append(folder)
+    if not roots:
+        fail("nothing to ingest: give files or folders, --starter or --open-medicine.")
+    return roots
+
+
 @app.command()
+@with_settings(**STORE_OPTIONS)
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many passages.")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
-    publisher: Annotated[str | None, typer.Option(help="Publisher word, e.g. ESC.")] = None,
-    year_from: Annotated[int | None, typer.Option(help="Published in or after.")] = None,
-    year_to: Annotated[int | None, typer.Option(help="Published in or before.")] = None,
-    tag: Annotated[str | None, typer.Option(help="Specialty tag, e.g. cardiology.")] = None,
-    mode: Annotated[str, typer.Option(help="hybrid | dense | lexical.")] = "hybrid",
-    expand: Annotated[
-        bool,
-        typer.Option(
-            "--expand/--no-expand",
-            help="Add the conditions the question's findings suggest (as the agent does).",
-        ),
-    ] = True,
-    store: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    embedding_model: EmbeddingModel = None,
-    data_dir: DataDir = None,
+    k: K = 5,
+    as_json: AsJson = False,
+    publisher: Publisher = None,
+    year_from: YearFrom = None,
+    year_to: YearTo = None,
+    tag: Tag = None,
+    mode: SearchModeOption = "hybrid",
+    expand: Expand = True,
+    *,
+    settings: Settings,
 ) -> None:
     """Search the guideline store as the agent does, without a model."""
     from knowledge.guidelines import Filters, StoreError
     from knowledge.guidelines.expansion import default_lexicon
 
     if mode not in ("hybrid", "dense", "lexical"):
-        err.print(f"[red]Unknown mode[/red] {mode!r}: hybrid, dense or lexical.")
-        raise typer.Exit(2)
-    settings = _settings(data_dir, store, chroma_url=chroma_url, embedding_model=embedding_model)
+        fail(f"unknown mode {mode!r}: hybrid, dense or lexical.")
     guideline_store = _open(settings, create=False)
     filters = Filters(publisher=publisher, year_min=year_from, year_max=year_to, tag=tag)
     try:
@@ -206,8 +207,7 @@ def search(
             query, k=k, filters=filters, mode=cast("SearchMode", mode), expand=expand
         )
     except StoreError as exc:
-        err.print(f"[red]Search failed:[/red] {exc}")
-        raise typer.Exit(1) from None
+        fail(f"search failed: {exc}", EXIT_FAILED)
     suggested = [c.name for c in default_lexicon().candidates(query)] if expand else []
     passages = [_passage(rank, hit) for rank, hit in enumerate(hits, start=1)]
     if as_json:
@@ -216,6 +216,10 @@ def search(
         return
     if suggested:
         console.print(f"Also searched for: {', '.join(suggested)}", style="dim", markup=False)
+    _print_passages(passages)
+
+
+def _print_passages(passages: list[dict[str, Any]]) -> None:
     if not passages:
         console.print("No passage found.")
         return

@@ -6,28 +6,31 @@ import logging
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from agent.cli.app import app
-from agent.cli.options import with_model_settings
+from agent.cli.options import Host, LogLevel, Port, with_model_settings
+from agent.cli.output import err, fail
 from agent.settings import Settings
+
+Transport = Annotated[
+    Literal["stdio", "http"],
+    typer.Option(help="stdio (started by the assistant) or http (streamable HTTP at /mcp)."),
+]
+StdioPatients = Annotated[
+    list[str] | None,
+    typer.Option(help="stdio: a patient this server may read (repeat); none: no record."),
+]
 
 
 @app.command("mcp")
 @with_model_settings
 def mcp(
-    transport: Annotated[
-        Literal["stdio", "http"],
-        typer.Option(help="stdio (started by the assistant) or http (streamable HTTP at /mcp)."),
-    ] = "stdio",
-    patient: Annotated[
-        list[str] | None,
-        typer.Option(help="stdio: a patient this server may read (repeat); none: no record."),
-    ] = None,
-    host: Annotated[str, typer.Option(help="http: bind address.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="http: port.")] = 8090,
-    log_level: Annotated[str, typer.Option(help="debug | info | warning | error.")] = "warning",
+    transport: Transport = "stdio",
+    patient: StdioPatients = None,
+    host: Host = "127.0.0.1",
+    port: Port = 8090,
+    log_level: LogLevel = "warning",
     *,
     settings: Settings,
 ) -> None:
@@ -39,25 +42,13 @@ def mcp(
     loopback address. Every record read is written to DATA_DIR/mcp-audit.jsonl.
     """
     from agent.mcp import LingshuMcp
-    from agent.server.auth import KeyRing
 
     # stdout is the protocol channel over stdio: everything else goes to stderr.
-    console = Console(stderr=True, soft_wrap=True)
     logging.basicConfig(level=log_level.upper())
     if transport == "stdio":  # keys play no part over stdio: the --patient list is the grant
         logging.getLogger("agent.server.service").setLevel(logging.ERROR)
     if transport == "http":
-        try:
-            ring = KeyRing.from_settings(settings)
-        except (OSError, ValueError) as exc:
-            console.print(f"[red]error:[/red] API keys: {escape(str(exc))}")
-            raise typer.Exit(2) from exc
-        if ring.open and host not in ("127.0.0.1", "localhost", "::1"):
-            console.print(
-                f"[red]error:[/red] refusing to serve {escape(host)} with no API keys: "
-                "make one with `lingshu api-key --name NAME`"
-            )
-            raise typer.Exit(2)
+        _check_keys(settings, host)
     server = LingshuMcp(settings, transport, stdio_patients=patient or ())
     try:
         if transport == "stdio":
@@ -65,7 +56,22 @@ def mcp(
             return
         import uvicorn
 
-        console.print(f"[green]Lingshu MCP[/green] on http://{escape(host)}:{port}/mcp")
+        err.print(f"[green]Lingshu MCP[/green] on http://{escape(host)}:{port}/mcp")
         uvicorn.run(server.http_app(host), host=host, port=port, log_level=log_level)
     finally:
         server.close()
+
+
+def _check_keys(settings: Settings, host: str) -> None:
+    """Over HTTP: the API keys must read, and with none only a loopback address is served."""
+    from agent.server.auth import KeyRing
+
+    try:
+        ring = KeyRing.from_settings(settings)
+    except (OSError, ValueError) as exc:
+        fail(f"API keys: {exc}")
+    if ring.open and host not in ("127.0.0.1", "localhost", "::1"):
+        fail(
+            f"refusing to serve {host} with no API keys: "
+            "make one with `lingshu api-key --name NAME`"
+        )

@@ -1,4 +1,13 @@
-"""Options shared by the consultation commands, and building Settings from them."""
+"""The command line's options, and the one way every command builds its Settings.
+
+``build_settings`` is that way: the options given on the command line beat the
+environment (``LINGSHU_*``), which beats the TOML file (``--config``, else
+``LINGSHU_CONFIG``, else ./lingshu.toml), which beats the defaults. ``with_settings``
+gives a command ``--config`` and ``--data-dir`` (``model=True``: the model options too;
+keywords: more settings fields as options) and hands it ``settings: Settings`` built by
+``build_settings``. Options are ``Annotated`` aliases, reused by every command that takes
+them.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +18,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
+from agent.cli.output import console, err, fail
 from agent.settings import Settings
-
-console = Console()
-err = Console(stderr=True)
 
 Backend = Annotated[
     str | None,
@@ -38,6 +44,13 @@ ToolCalling = Annotated[
 DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Where sessions, images and stores live.")
 ]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="A TOML settings file (default: LINGSHU_CONFIG, else ./lingshu.toml if present).",
+    ),
+]
 Mode = Annotated[str | None, typer.Option("--mode", help="clinical | education | report.")]
 Constrained = Annotated[
     bool | None,
@@ -47,52 +60,90 @@ Constrained = Annotated[
         "(default: on where the backend supports it; env LINGSHU_CONSTRAINED_TOOLS).",
     ),
 ]
+Host = Annotated[str, typer.Option(help="Bind address (0.0.0.0 behind a balancer).")]
+Port = Annotated[int, typer.Option(help="Port of the HTTP service.")]
+LogLevel = Annotated[str, typer.Option(help="debug | info | warning | error.")]
 
 
-def build_settings(**options: Any) -> Settings:
-    """CLI options beat environment, lingshu.toml and defaults.
+def build_settings(config: Path | None = None, **options: Any) -> Settings:
+    """Settings from command-line options (None: not given), environment, TOML, defaults.
 
     ``constrained`` (the ``--constrained/--no-constrained`` flag) sets ``constrained_tools``.
+    A bad value or a missing ``--config`` file is ``error: invalid setting: ...``, exit 2.
     """
     if options.get("constrained") is not None:
         options["constrained_tools"] = "on" if options["constrained"] else "off"
     options.pop("constrained", None)
     try:
-        return Settings(**{k: v for k, v in options.items() if v is not None})
+        return Settings.load(config, **options)
     except ValueError as exc:
-        err.print(f"[red]Invalid setting:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(f"invalid setting: {exc}")
 
 
+COMMON_OPTIONS: dict[str, Any] = {"config": ConfigFile, "data_dir": DataDir}
+"""The options every command that reads settings takes."""
 MODEL_OPTIONS: dict[str, Any] = {
     "backend": Backend,
     "model": Model,
     "base_url": BaseUrl,
     "tool_calling": ToolCalling,
     "constrained": Constrained,
-    "data_dir": DataDir,
 }
 """The options every consultation command takes, in the order ``--help`` lists them."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def with_settings(*, model: bool = False, **fields: Any) -> Callable[[F], F]:
+    """Give a command ``--config`` and ``--data-dir`` (with ``model``: the model options;
+    each keyword: a settings field and its ``Annotated`` option); the command declares
+    ``settings: Settings`` and receives them built by :func:`build_settings`."""
+    added_options = {**(MODEL_OPTIONS if model else {}), **fields, **COMMON_OPTIONS}
+
+    def decorate(command: F) -> F:
+        own = inspect.signature(command, eval_str=True)
+        kept = [p for p in own.parameters.values() if p.name != "settings"]
+        added = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+            for name, kind in added_options.items()
+        ]
+
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            options = {name: kwargs.pop(name, None) for name in added_options}
+            return command(*args, settings=build_settings(**options), **kwargs)
+
+        signature = own.replace(parameters=[*kept, *added])
+        run.__signature__ = signature  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
 def with_model_settings(command: F) -> F:
-    """Give a command the model options (``--backend`` ... ``--data-dir``); the command
-    declares ``settings: Settings`` instead and receives them built (``build_settings``)."""
-    own = inspect.signature(command, eval_str=True)
-    kept = [p for p in own.parameters.values() if p.name != "settings"]
-    added = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
-        for name, kind in MODEL_OPTIONS.items()
-    ]
+    """``with_settings(model=True)``: the model options, ``--config`` and ``--data-dir``."""
+    return with_settings(model=True)(command)
 
-    @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        options = {name: kwargs.pop(name, None) for name in MODEL_OPTIONS}
-        return command(*args, settings=build_settings(**options), **kwargs)
 
-    signature = own.replace(parameters=[*kept, *added])
-    run.__signature__ = signature  # type: ignore[attr-defined]
-    run.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
-    return run  # type: ignore[return-value]
+__all__ = [
+    "COMMON_OPTIONS",
+    "MODEL_OPTIONS",
+    "Backend",
+    "BaseUrl",
+    "ConfigFile",
+    "Constrained",
+    "DataDir",
+    "Host",
+    "LogLevel",
+    "Mode",
+    "Model",
+    "Port",
+    "ToolCalling",
+    "build_settings",
+    "console",
+    "err",
+    "fail",
+    "with_model_settings",
+    "with_settings",
+]

@@ -14,9 +14,11 @@ from rich.table import Table
 
 from agent.cli.app import app
 from agent.cli.ehr import patients as ehr_patients
-from agent.cli.options import DataDir, build_settings, console, err
+from agent.cli.options import with_settings
+from agent.cli.output import console, fail
 from agent.prompting import is_user_turn, marker
 from agent.session import Lingshu, UnknownSession
+from agent.settings import Settings
 from agent.state import REPAIR
 
 app.command("patients", help="List the patients in the EHR store, one line each (no identifiers).")(
@@ -115,18 +117,18 @@ def _clock(value: Any) -> str:
 
 
 @app.command()
+@with_settings()
 def audit(
     session: Annotated[str, typer.Argument(help="The session id.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-    data_dir: DataDir = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Show the audit trail of a session: every model call, repair, tool call and record read."""
-    settings = build_settings(data_dir=data_dir)
     try:
         state = Lingshu(settings).state(session)
     except UnknownSession as exc:
-        err.print(f"[red]Error:[/red] {exc}")
-        raise typer.Exit(2) from None
+        fail(str(exc))
     entries = _trail(state)
     if as_json:
         for entry in entries:

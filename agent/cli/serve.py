@@ -11,11 +11,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from agent.cli.app import app
-from agent.cli.options import MODEL_OPTIONS, with_model_settings
+from agent.cli.options import (
+    COMMON_OPTIONS,
+    MODEL_OPTIONS,
+    Host,
+    LogLevel,
+    Port,
+    with_model_settings,
+    with_settings,
+)
+from agent.cli.output import EXIT_FAILED, err, fail
 from agent.server.auth import OPEN_WARNING
 from agent.server.service import is_postgres
 from agent.server.workers import LOG_FORMAT, Supervisor, balanced_workers_supported
@@ -34,25 +42,27 @@ def _loopback(host: str) -> bool:
         return False
 
 
+Workers = Annotated[
+    int, typer.Option(min=1, help="Worker processes (they share sessions and locks).")
+]
+Insecure = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Allow a non-loopback address with no API keys (anyone who reaches it may "
+        "open every patient).",
+    ),
+]
+
+
 @app.command("serve")
 @with_model_settings
 def serve(
-    host: Annotated[str, typer.Option(help="Bind address (0.0.0.0 behind a balancer).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port of the HTTP service.")] = 8080,
-    workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes (they share sessions and locks).")
-    ] = 1,
-    log_level: Annotated[str, typer.Option(help="debug | info | warning | error.")] = "info",
-    insecure: Annotated[
-        bool,
-        typer.Option(
-            "--insecure",
-            help="Allow a non-loopback address with no API keys (anyone who reaches it may "
-            "open every patient).",
-        ),
-    ] = False,
+    host: Host = "127.0.0.1",
+    port: Port = 8080,
+    workers: Workers = 1,
+    log_level: LogLevel = "info",
+    insecure: Insecure = False,
     *,
     settings: Settings,
 ) -> None:
@@ -63,39 +73,43 @@ def serve(
     service is open: it says so at start-up and in /readyz, and binds only a loopback
     address unless --insecure.
     """
-    import uvicorn
+    if workers > 1 and sys.platform == "win32" and not is_postgres(settings.sessions_path):
+        fail(
+            "several workers on a SQLite session store need POSIX file locks: set "
+            "LINGSHU_CHECKPOINT_URL=postgresql://... (or use --workers 1)"
+        )
+    _check_keys(settings, host, insecure)
+    _export(settings)  # the workers build the same Settings from the environment
+    err.print(f"[green]Lingshu[/green] on http://{escape(host)}:{port}/  (API docs at /docs)")
+    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+    _run(settings, host, port, workers, log_level)
 
+
+def _check_keys(settings: Settings, host: str, insecure: bool) -> None:
+    """Say where the API keys come from; refuse an open service on a public address."""
     from agent.server.auth import KeyRing
 
-    console = Console(stderr=True, soft_wrap=True)
-    if workers > 1 and sys.platform == "win32" and not is_postgres(settings.sessions_path):
-        console.print(
-            "[red]error:[/red] several workers on a SQLite session store need POSIX file "
-            "locks: set LINGSHU_CHECKPOINT_URL=postgresql://... (or use --workers 1)"
-        )
-        raise typer.Exit(2)
     try:
         ring = KeyRing.from_settings(settings)
     except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/red] API keys: {escape(str(exc))}")
-        raise typer.Exit(2) from exc
-    if ring.open:
-        console.print(f"[bold red]{escape(OPEN_WARNING)}[/bold red]")
-        if not _loopback(host):
-            if not insecure:
-                console.print(
-                    f"[red]error:[/red] refusing to serve {escape(host)} with no API keys: "
-                    "make one with `lingshu api-key --name NAME`, or pass --insecure"
-                )
-                raise typer.Exit(2)
-            console.print(
-                f"[bold red]--insecure: serving {escape(host)} with no API keys[/bold red]"
-            )
-    else:
-        console.print(f"[dim]{len(ring)} API key(s) from {escape(ring.source)}[/dim]")
-    _export(settings)  # the workers build the same Settings from the environment
-    console.print(f"[green]Lingshu[/green] on http://{escape(host)}:{port}/  (API docs at /docs)")
-    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+        fail(f"API keys: {exc}")
+    if not ring.open:
+        err.print(f"[dim]{len(ring)} API key(s) from {escape(ring.source)}[/dim]")
+        return
+    err.print(f"[bold red]{escape(OPEN_WARNING)}[/bold red]")
+    if _loopback(host):
+        return
+    if not insecure:
+        fail(
+            f"refusing to serve {host} with no API keys: make one with "
+            "`lingshu api-key --name NAME`, or pass --insecure"
+        )
+    err.print(f"[bold red]--insecure: serving {escape(host)} with no API keys[/bold red]")
+
+
+def _run(settings: Settings, host: str, port: int, workers: int, log_level: str) -> None:
+    import uvicorn
+
     options: dict[str, Any] = {
         "access_log": False,  # agent.server logs requests without identifiers instead
         "timeout_keep_alive": KEEP_ALIVE_S,
@@ -103,10 +117,11 @@ def serve(
     }
     if workers > 1 and balanced_workers_supported():
         try:
-            code = Supervisor(host, port, workers, options).run()
+            code = Supervisor(
+                host, port, workers, options, early_death_s=settings.worker_early_death_s
+            ).run()
         except OSError as exc:
-            console.print(f"[red]error:[/red] cannot listen on {escape(host)}:{port}: {exc}")
-            raise typer.Exit(1) from exc
+            fail(f"cannot listen on {host}:{port}: {exc}", EXIT_FAILED)
         raise typer.Exit(code)
     uvicorn.run(
         "agent.server.app:create_app",
@@ -121,7 +136,7 @@ def serve(
 def _export(settings: Settings) -> None:
     """Put the settings the command line gave into the environment, where the app factory
     (in this process or a spawned worker) reads them: the command line still wins."""
-    given = settings.model_fields_set & {*MODEL_OPTIONS, "constrained_tools"}
+    given = settings.model_fields_set & {*MODEL_OPTIONS, *COMMON_OPTIONS, "constrained_tools"}
     for name in given:
         value = getattr(settings, name)
         if value is not None:
@@ -129,6 +144,7 @@ def _export(settings: Settings) -> None:
 
 
 @app.command("api-key")
+@with_settings()
 def api_key(
     name: Annotated[str, typer.Option(help="Who the key is for; owns the sessions it makes.")],
     patient: Annotated[
@@ -137,24 +153,24 @@ def api_key(
     keys_file: Annotated[
         Path | None, typer.Option(help="Keys file to add it to (default: the configured one).")
     ] = None,
+    *,
+    settings: Settings,
 ) -> None:
     """Make an API key: its hash goes into the keys file, the key is printed once."""
     from agent.server.auth import key_entry, new_key
     from agent.server.auth import keys_file as configured_keys_file
 
-    settings = Settings()
     target = keys_file or configured_keys_file(settings)
     data = json.loads(target.read_text(encoding="utf-8")) if target.exists() else {"keys": []}
     if any(entry.get("name") == name for entry in data["keys"]):
-        Console(stderr=True).print(f"[red]error:[/red] a key named {escape(name)!r} exists")
-        raise typer.Exit(2)
+        fail(f"a key named {name!r} exists in {target}")
     key = new_key()
     data["keys"].append(key_entry(name, key, patient))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     target.chmod(0o600)
     typer.echo(key)
-    Console(stderr=True, soft_wrap=True).print(
+    err.print(
         f"[dim]added {escape(name)!r} to {escape(str(target))}; the key is not stored, "
         "keep it now. `lingshu serve` reads this file"
         + (

@@ -33,7 +33,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agent.acting import CONTEXT_ARG, offered_tools, run_calls, tool_pool
+from agent.acting import offered_tools, run_calls, tool_pool
 from agent.mcp.access import AccessDenied, Gate, Transport
 from agent.report import reference_line
 from agent.server.auth import ApiKey
@@ -42,7 +42,7 @@ from agent.session import InputError, SessionBusy, UnknownSession
 from agent.settings import Settings
 from tools import CODING_TOOLS, EHR_TOOLS, GUIDELINE_TOOLS, PHENOTYPE_TOOLS, SCORE_TOOLS
 from tools.evidence import EvidenceLedger
-from tools.runtime import ToolContext
+from tools.runtime import RUNTIME_ARG, ToolContext
 
 SERVED_TOOLS: tuple[BaseTool, ...] = (
     *GUIDELINE_TOOLS,
@@ -107,7 +107,7 @@ class LingshuMcp:
         fields = {
             name: info
             for name, info in getattr(tool.get_input_schema(), "model_fields", {}).items()
-            if name != CONTEXT_ARG
+            if name != RUNTIME_ARG
         }
         reads = "patient" in (tool.metadata or {}).get("requires", ())
         params = [

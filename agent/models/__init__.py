@@ -10,9 +10,10 @@ from agent.models.errors import (
     ModelUnreachable,
     ModelWeightsMissing,
 )
-from agent.models.factory import load_chat_model
+from agent.models.factory import Endpoint, endpoint, load_chat_model
 
 __all__ = [
+    "Endpoint",
     "ModelCallFailed",
     "ModelClientError",
     "ModelRefused",
@@ -21,5 +22,6 @@ __all__ = [
     "ModelUnavailable",
     "ModelUnreachable",
     "ModelWeightsMissing",
+    "endpoint",
     "load_chat_model",
 ]

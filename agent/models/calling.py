@@ -50,6 +50,19 @@ from agent.models.errors import (
 )
 from agent.models.protocol import tool_specs
 
+try:  # the HTTP library of the installed openai: httpx2 from openai 3, httpx before
+    import httpx2
+
+    _HTTP_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
+except ImportError:  # pragma: no cover - depends on the installed openai
+    _HTTP_ERRORS = (httpx.HTTPError,)
+try:  # what the SDK's aiohttp transport lets through unmapped (e.g. a bad status line)
+    import aiohttp
+
+    _TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError,)
+except ImportError:  # pragma: no cover - the openai[aiohttp] extra is missing
+    _TRANSPORT_ERRORS = ()
+
 log = logging.getLogger(__name__)
 
 PROMPTED_STOP = ["<tool_response>"]
@@ -192,13 +205,16 @@ def failure(exc: BaseException) -> ModelCallFailed:
     maps to one: a fault of the client library itself is ``ModelClientError``, logged
     with its traceback, so that an upgrade that breaks the client degrades the turn to
     the evidence brief instead of failing it."""
-    if isinstance(exc, ModelCallFailed):
-        return exc
+    known = next((e for e in _chain(exc) if isinstance(e, ModelCallFailed)), None)
+    if known is not None:  # raised inside the client (e.g. its reply check), maybe wrapped
+        return known
     if isinstance(exc, ModelUnavailable):
         return ModelUnreachable(str(exc))
+    if isinstance(exc, openai.APITimeoutError) and _refused_under(exc):
+        return _connection(exc)
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return ModelTimedOut(f"the model server did not answer in time ({exc or 'timed out'})")
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):
         return _connection(exc)
     if isinstance(exc, openai.APIStatusError):
         return ModelRefused(
@@ -208,7 +224,7 @@ def failure(exc: BaseException) -> ModelCallFailed:
         return ModelReplyInvalid("the model server's reply is nested too deeply to read")
     if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError):
         return ModelReplyInvalid(f"the model server's reply is not a chat completion ({exc})")
-    if isinstance(exc, httpx.HTTPError | openai.OpenAIError):
+    if isinstance(exc, (*_HTTP_ERRORS, openai.OpenAIError)):
         return ModelUnreachable(f"the model server could not be used ({exc})")
     log.error(
         "model client failed (%s); giving the evidence brief", type(exc).__name__, exc_info=exc
@@ -226,7 +242,7 @@ _CUT_MID_BODY = (
 )
 
 
-def _connection(exc: openai.APIConnectionError) -> ModelCallFailed:
+def _connection(exc: BaseException) -> ModelCallFailed:
     """A connection error: a body cut off mid-way, garbage instead of HTTP, or no server."""
     cause = _cause(exc)
     where = " ".join(
@@ -237,6 +253,12 @@ def _connection(exc: openai.APIConnectionError) -> ModelCallFailed:
     if "status line" in where or "badstatusline" in where or "protocol" in where:
         return ModelReplyInvalid(f"the model server did not answer in HTTP ({cause})")
     return ModelUnreachable(f"cannot connect to the model server ({cause})")
+
+
+def _refused_under(exc: BaseException) -> bool:
+    """A "timeout" whose cause is a connection the OS refused or could not make (the
+    SDK's aiohttp transport maps every connection error to a connect timeout)."""
+    return any(isinstance(e, OSError) and not isinstance(e, TimeoutError) for e in _chain(exc)[1:])
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

@@ -1,69 +1,120 @@
-"""The OpenAI-compatible client (vLLM or any other server), with the tool-call setting.
+"""The OpenAI-compatible client (vLLM or any other server), on public API only.
 
-A ``ChatOpenAI`` plus the one thing ``call_model`` needs to know about it: whether
-to ask the server to constrain tool calls (vLLM ``structured_outputs``; see
-:mod:`agent.models.constrained`). A server that refuses is detected from its answer.
+``LingshuChatOpenAI`` is a langchain-core chat model written the documented way (it
+implements ``_generate``, ``_agenerate``, ``_stream`` and ``_astream``) that sends every
+request through a stock ``ChatOpenAI``, by its public methods (``invoke``, ``ainvoke``,
+``stream``, ``astream``). Retries, back-off, timeouts, proxies and error types are the
+openai SDK's own (``max_retries``, ``timeout``). What it adds:
 
-Plain (not streamed) chat completions take a shorter road: the request body that
-``ChatOpenAI`` builds goes to the server as it is, without the SDK re-checking every
-field of every message against its typed schema on the way out and building typed
-objects on the way back. On a busy service that checking was the largest single cost
-of a turn (benchmarks/serve_load.py). Sync calls go through the ``openai`` client.
-Async calls go straight over aiohttp (:class:`_AioLane`), with the SDK's retry policy,
-timeouts and error types, which cost a third of the SDK's own async path in CPU;
-a client configured with its own HTTP client, a proxy or a credential provider
-keeps the SDK. Streaming, structured-output parsing and the Responses API keep the
-stock path.
+- the reply check: a response event hook of the HTTP client (``event_hooks``, public in
+  httpx) refuses a plain reply that is not a chat completion with a reply in it (not
+  JSON, no choices, no message, empty), naming what is wrong (``ModelReplyInvalid``);
+- the reply cap on a stream (``max_reply_chars``): the stream stops being read there,
+  and a synchronous stream also stops once the turn stopped waiting for it;
+- async calls over the SDK's public aiohttp client (``openai.DefaultAioHttpClient``, the
+  ``openai[aiohttp]`` extra), one per event loop, since aiohttp connections belong to
+  the loop they open on, closed when that loop ends (or by ``aclose_loop_client``).
+
+Plain replies cost more client CPU this way than on the aiohttp lane this module had
+before (BENCHMARKS.md, "Model client on public API").
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from time import time
 from typing import Any, Literal
-from urllib.parse import urlsplit
-from urllib.request import getproxies, proxy_bypass
 
 import openai
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_openai import ChatOpenAI
-from pydantic import PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from agent.models.calling import ABANDONED
 from agent.models.errors import ModelReplyInvalid
 
-try:  # the HTTP types the openai client raises with: httpx2 from openai 3, httpx before
-    import httpx2 as _http
-except ImportError:  # pragma: no cover - depends on the installed openai
-    import httpx as _http  # type: ignore[no-redef]
+MAX_BODY_BYTES = 64 * 1024 * 1024
+"""A plain reply that announces a longer body than this (or 8 bytes a reply character,
+if more) is refused before it is read: a server that ignores max_tokens cannot fill the
+memory. A body within it is parsed, and its text cut at ``max_reply_chars``."""
 
-_REQUEST_OPTIONS = ("extra_headers", "extra_query", "extra_body", "timeout")
-_RETRY_AFTER_MAX_S = 120.0  # the SDK's: a longer Retry-After is not waited for
-_MIN_BODY_BYTES = 64 * 1024 * 1024
-"""The aiohttp lane reads at most this much of a reply body (or 8 bytes a reply
-character, if more): a server that ignores max_tokens cannot fill the memory. A body
-within it is parsed and its text cut at ``max_reply_chars``; one past it is refused."""
+_QUIET: RunnableConfig = {"callbacks": []}
+"""The inner ``ChatOpenAI`` runs without the caller's callbacks: this model reports the
+call (and streams its tokens) once, itself."""
 
 
-class LingshuChatOpenAI(ChatOpenAI):
-    """``ChatOpenAI`` for Lingshu served by vLLM (or another OpenAI-compatible server)."""
+class LingshuChatOpenAI(BaseChatModel):
+    """A chat model for Lingshu served by vLLM (or another OpenAI-compatible server)."""
 
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model_name: str = Field(default="lingshu", alias="model")
+    openai_api_base: str = Field(alias="base_url")
+    openai_api_key: SecretStr = Field(default=SecretStr("EMPTY"), alias="api_key")
+    temperature: float | None = None
+    top_p: float | None = None
+    max_completion_tokens: int | None = None
+    request_timeout: float | None = Field(default=None, alias="timeout")
+    """Seconds one request may wait for the server (the SDK's ``timeout``)."""
+    max_retries: int = 2
+    """The SDK's retries (connection errors, timeouts, 408, 409, 429, 5xx)."""
+    default_headers: dict[str, str] | None = None
+    extra_body: dict[str, Any] | None = None
+    """Sent in every request body (vLLM's sampling extras, e.g. repetition_penalty)."""
     constrained_tools: Literal["on", "off", "auto"] = "auto"
     """Send vLLM's ``structured_outputs`` for the offered tools (off: never)."""
     max_reply_chars: int | None = None
     """A streamed reply stops being read past this many characters (None: no cap)."""
 
-    _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopClients] = PrivateAttr(
+    _sync_model: ChatOpenAI | None = PrivateAttr(default=None)
+    _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopModel] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
+
+    @property
+    def _llm_type(self) -> str:
+        return "lingshu-openai"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "base_url": self.openai_api_base}
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | Any],
+        *,
+        tool_choice: str | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer ``tools`` to the server (OpenAI tool format), as ``ChatOpenAI`` does."""
+        if tool_choice is not None:
+            kwargs["tool_choice"] = tool_choice
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], **kwargs)
+
+    def chat_openai(self, **http: Any) -> ChatOpenAI:
+        """A stock ``ChatOpenAI`` with these settings, over ``http`` (its public client options)."""
+        return ChatOpenAI(
+            model=self.model_name,
+            base_url=self.openai_api_base,
+            api_key=self.openai_api_key,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_completion_tokens=self.max_completion_tokens,
+            timeout=self.request_timeout,
+            max_retries=self.max_retries,
+            default_headers=self.default_headers,
+            extra_body=self.extra_body,
+            http_client=http.get("http_client"),
+            http_async_client=http.get("http_async_client"),
+        )
 
     def _generate(
         self,
@@ -72,17 +123,10 @@ class LingshuChatOpenAI(ChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        payload = self._get_request_payload(messages, stop=stop, **kwargs)
-        if self._needs_stock_path(payload):
-            return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        body, options = _request(payload)
-        try:
-            response = self.root_client.post(
-                "/chat/completions", body=body, options=options, cast_to=object
-            )
-        except ValueError as exc:  # the SDK parses a 200 body as JSON
-            raise ModelReplyInvalid(f"the model server's reply is not JSON ({exc})") from exc
-        return self._result(response)
+        if self._sync_model is None:
+            self._sync_model = self._new_sync_model()
+        reply = self._sync_model.invoke(messages, _QUIET, stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     async def _agenerate(
         self,
@@ -91,75 +135,9 @@ class LingshuChatOpenAI(ChatOpenAI):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        payload = self._get_request_payload(messages, stop=stop, **kwargs)
-        if self._needs_stock_path(payload):
-            return await super()._agenerate(messages, stop=stop, run_manager=run_manager, **kwargs)
-        body, options = _request(payload)
-        lane = await self._lane()
-        if lane is not None and not options:
-            return self._result(await lane.post(body))
-        response = await (await self._loop_client()).post(
-            "/chat/completions", body=body, options=options, cast_to=object
-        )
-        return self._result(response)
-
-    async def _lane(self) -> _AioLane | None:
-        """The running loop's aiohttp lane, or None where the SDK must carry the call."""
-        clients = self._loop_clients()
-        if not clients.lane_checked:
-            clients.lane_checked = True
-            if self._plain_client():
-                clients.lane = _AioLane.for_client(self.root_async_client, self.max_reply_chars)
-            if clients.lane is not None:
-                await clients.close_with_loop(clients.lane.session.close)
-        return clients.lane
-
-    def _plain_client(self) -> bool:
-        client = self.root_async_client
-        return (
-            self.http_async_client is None
-            and not self.openai_proxy
-            and getattr(client, "_provider_runtime", None) is None
-            and getattr(client, "workload_identity", None) is None
-            and bool(client.auth_headers)
-        )
-
-    async def _loop_client(self) -> Any:
-        """The async client for the running event loop, over aiohttp where it is installed.
-
-        aiohttp costs a busy service far less CPU per request than the default async
-        transport, but its connections belong to one event loop: hence a client per loop.
-        """
-        clients = self._loop_clients()
-        if clients.sdk is None:
-            try:
-                transport = openai.DefaultAioHttpClient()
-            except RuntimeError:  # aiohttp is not installed: the default transport
-                clients.sdk = self.root_async_client
-            else:
-                clients.sdk = self.root_async_client.copy(http_client=transport)
-                await clients.close_with_loop(clients.sdk.close)
-        return clients.sdk
-
-    def _loop_clients(self) -> _LoopClients:
-        return self._loops.setdefault(asyncio.get_running_loop(), _LoopClients())
-
-    async def aclose_loop_client(self) -> None:
-        """Close this event loop's clients (a service calls it as it shuts down)."""
-        clients = self._loops.pop(asyncio.get_running_loop(), None)
-        if clients is not None:
-            await clients.aclose()
-
-    def _needs_stock_path(self, payload: dict[str, Any]) -> bool:
-        return bool(
-            payload.get("stream")
-            or "response_format" in payload
-            or self._use_responses_api(payload)
-            or self.include_response_headers
-        )
-
-    def _result(self, response: Any) -> ChatResult:
-        return self._create_chat_result(completion(response), {})
+        model = await self._loop_model()
+        reply = await model.ainvoke(messages, _QUIET, stop=stop, **kwargs)
+        return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def _stream(
         self,
@@ -168,19 +146,21 @@ class LingshuChatOpenAI(ChatOpenAI):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        """The stock stream, read up to ``max_reply_chars``; a stream that carries no
-        reply (no chunk, or neither text nor a tool call) is ``ModelReplyInvalid``."""
+        """The stream, read up to ``max_reply_chars``; a stream that carries no reply
+        (no chunk, or neither text nor a tool call) is ``ModelReplyInvalid``."""
+        if self._sync_model is None:
+            self._sync_model = self._new_sync_model()
         cap = _StreamCap(self.max_reply_chars)
         abandoned = ABANDONED.get()
         try:
-            for chunk in super()._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
+            for piece in self._sync_model.stream(messages, _QUIET, stop=stop, **kwargs):
                 if abandoned is not None and abandoned.is_set():
                     return  # the turn went on without this call: stop reading
-                yield from cap.take(chunk)
+                yield from cap.take(piece)
                 if cap.full:
                     return
-        except ValueError as exc:  # a frame that is not JSON
-            raise ModelReplyInvalid(f"the model server's stream is not JSON ({exc})") from exc
+        except ValueError as exc:  # a frame that is not JSON, or no frame at all
+            raise cap.failed(exc) from exc
         cap.finish()
 
     async def _astream(
@@ -191,21 +171,40 @@ class LingshuChatOpenAI(ChatOpenAI):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         cap = _StreamCap(self.max_reply_chars)
-        stream = super()._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
+        stream = (await self._loop_model()).astream(messages, _QUIET, stop=stop, **kwargs)
         try:
-            async for chunk in stream:
-                for piece in cap.take(chunk):
-                    yield piece
+            async for piece in stream:
+                for chunk in cap.take(piece):
+                    yield chunk
                 if cap.full:
                     break
         except ValueError as exc:
-            raise ModelReplyInvalid(f"the model server's stream is not JSON ({exc})") from exc
+            raise cap.failed(exc) from exc
         finally:
             close = getattr(stream, "aclose", None)
             if close is not None:
                 await close()  # stops reading the server's stream
         if not cap.full:
             cap.finish()
+
+    def _new_sync_model(self) -> ChatOpenAI:
+        return self.chat_openai(http_client=_sync_http(_body_limit(self.max_reply_chars)))
+
+    async def _loop_model(self) -> ChatOpenAI:
+        """The ``ChatOpenAI`` of the running event loop, over aiohttp where installed."""
+        loop = asyncio.get_running_loop()
+        held = self._loops.get(loop)
+        if held is None:
+            http = _async_http(_body_limit(self.max_reply_chars))
+            held = self._loops[loop] = _LoopModel(self.chat_openai(http_async_client=http))
+            await held.close_with_loop(http.aclose)
+        return held.model
+
+    async def aclose_loop_client(self) -> None:
+        """Close this event loop's connections (a service calls it as it shuts down)."""
+        held = self._loops.pop(asyncio.get_running_loop(), None)
+        if held is not None:
+            await held.aclose()
 
 
 def completion(response: Any) -> dict[str, Any]:
@@ -240,15 +239,16 @@ class _StreamCap:
     calls: bool = False
     full: bool = False
 
-    def take(self, chunk: ChatGenerationChunk) -> Iterator[ChatGenerationChunk]:
+    def take(self, message: BaseMessage) -> Iterator[ChatGenerationChunk]:
         self.chunks += 1
-        message = chunk.message
-        if isinstance(message, AIMessageChunk) and message.tool_call_chunks:
+        if not isinstance(message, AIMessageChunk):
+            raise ModelReplyInvalid(f"the model's stream sent {type(message).__name__}")
+        if message.tool_call_chunks:
             self.calls = True
         text = message.content if isinstance(message.content, str) else ""
         if self.cap is None or self.chars + len(text) <= self.cap:
             self.chars += len(text)
-            yield chunk
+            yield ChatGenerationChunk(message=message)
             return
         keep = self.cap - self.chars
         self.chars, self.full = self.cap, True
@@ -257,6 +257,13 @@ class _StreamCap:
         marker = AIMessageChunk(content="", response_metadata={"lingshu_cut": self.cap})
         yield ChatGenerationChunk(message=marker)
 
+    def failed(self, exc: ValueError) -> ModelReplyInvalid:
+        """What a ``ValueError`` while reading the stream means: a frame that is not JSON,
+        or (no chunk read, the stream ended) no reply at all."""
+        if not self.chunks and not isinstance(exc, json.JSONDecodeError):
+            return ModelReplyInvalid("the model server's stream carried no reply")
+        return ModelReplyInvalid(f"the model server's stream is not JSON ({exc})")
+
     def finish(self) -> None:
         if not self.chunks:
             raise ModelReplyInvalid("the model server's stream carried no reply")
@@ -264,27 +271,72 @@ class _StreamCap:
             raise ModelReplyInvalid("the model sent an empty reply (no text and no tool call)")
 
 
-def _request(payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The JSON body and the client options of a request ``ChatOpenAI`` built as a payload."""
-    body = {k: v for k, v in payload.items() if k not in _REQUEST_OPTIONS}
-    body.update(payload.get("extra_body") or {})
-    options: dict[str, Any] = {}
-    if payload.get("extra_headers"):
-        options["headers"] = payload["extra_headers"]
-    if payload.get("extra_query"):
-        options["params"] = payload["extra_query"]
-    if payload.get("timeout") is not None:
-        options["timeout"] = payload["timeout"]
-    return body, options
+def _body_limit(max_reply_chars: int | None) -> int:
+    return max(MAX_BODY_BYTES, 8 * (max_reply_chars or 0))
+
+
+def _sync_http(limit: int) -> Any:
+    return openai.DefaultHttpxClient(event_hooks={"response": [_ReplyCheck(limit)]})
+
+
+def _async_http(limit: int) -> Any:
+    """The SDK's aiohttp client, or its default async client where aiohttp is missing."""
+    hooks = {"response": [_ReplyCheck(limit).acheck]}
+    try:
+        return openai.DefaultAioHttpClient(event_hooks=hooks)
+    except RuntimeError:  # the openai[aiohttp] extra is not installed
+        return openai.DefaultAsyncHttpxClient(event_hooks=hooks)
+
+
+@dataclass(frozen=True)
+class _ReplyCheck:
+    """A response hook: a plain chat-completion reply is read and checked before the SDK
+    parses it. Streams, other paths and error statuses pass (the SDK handles those)."""
+
+    limit: int
+
+    def __call__(self, response: Any) -> None:
+        if self._applies(response):
+            response.read()
+            self._check(response.content)
+
+    async def acheck(self, response: Any) -> None:
+        if self._applies(response):
+            await response.aread()
+            self._check(response.content)
+
+    def _applies(self, response: Any) -> bool:
+        request = response.request
+        if not (200 <= response.status_code < 300 and request.method == "POST"):
+            return False
+        if not request.url.path.endswith("/chat/completions") or _streamed(request.content):
+            return False
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.limit:
+            raise ModelReplyInvalid(f"the model server's reply is over {self.limit:,} bytes")
+        return True
+
+    @staticmethod
+    def _check(content: bytes) -> None:
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = content.decode(errors="replace")
+        except RecursionError as exc:
+            raise ModelReplyInvalid("the model server's reply is nested too deeply") from exc
+        completion(parsed)
+
+
+def _streamed(body: bytes) -> bool:
+    """Whether a request body (the SDK's compact JSON) asks for a stream."""
+    return b'"stream":true' in body or b'"stream": true' in body
 
 
 @dataclass
-class _LoopClients:
-    """What model calls use on one event loop; connections belong to the loop they open on."""
+class _LoopModel:
+    """One event loop's ``ChatOpenAI``, and what closes its connections with the loop."""
 
-    lane: _AioLane | None = None
-    lane_checked: bool = False
-    sdk: Any = None  # the openai client over this loop's transport, when the lane cannot serve
+    model: ChatOpenAI
     closers: list[AsyncGenerator[None, None]] = field(default_factory=list)
 
     async def close_with_loop(self, close: Callable[[], Awaitable[Any]]) -> None:
@@ -301,158 +353,8 @@ class _LoopClients:
         self.closers.clear()
 
 
-@dataclass
-class _AioLane:
-    """Chat completions over one event loop's aiohttp session, as the ``openai`` client
-    would send them: its headers, timeouts, retries (connection errors, timeouts, 408,
-    409, 429 and 5xx, with its back-off and ``Retry-After``) and its exception types."""
-
-    client: Any  # the AsyncOpenAI it stands in for: headers, limits and error types
-    session: Any  # aiohttp.ClientSession
-    url: str
-    headers: dict[str, str]
-    timeout: Any  # aiohttp.ClientTimeout
-    proxy: str | None = None
-    max_body_bytes: int = _MIN_BODY_BYTES
-
-    @classmethod
-    def for_client(cls, client: Any, max_reply_chars: int | None = None) -> _AioLane | None:
-        try:
-            import aiohttp
-        except ImportError:  # the extra is missing: the SDK carries the calls
-            return None
-        headers = {
-            k: v
-            for k, v in {**client.default_headers, **client.auth_headers}.items()
-            if isinstance(v, str)
-        }
-        limit = client.timeout
-        if isinstance(limit, _http.Timeout):
-            timeout = aiohttp.ClientTimeout(sock_connect=limit.connect, sock_read=limit.read)
-        else:  # a number of seconds (or None) for every phase, as httpx reads it
-            timeout = aiohttp.ClientTimeout(sock_connect=limit, sock_read=limit)
-        # The SDK's pool holds up to 1,000 connections; aiohttp's default would be 100.
-        # The proxy is read from the environment once, as httpx does: aiohttp's
-        # ``trust_env`` would read it (and ~/.netrc) again on every request.
-        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000))
-        url = str(client.base_url).rstrip("/") + "/chat/completions"
-        most = max(_MIN_BODY_BYTES, 8 * (max_reply_chars or 0))
-        return cls(client, session, url, headers, timeout, _env_proxy(url), most)
-
-    async def post(self, body: dict[str, Any]) -> Any:
-        import aiohttp
-
-        data = json.dumps(body).encode()
-        retries = self.client.max_retries
-        for taken in range(retries + 1):
-            last = taken == retries
-            try:
-                async with self.session.post(
-                    self.url,
-                    data=data,
-                    headers=self.headers,
-                    timeout=self.timeout,
-                    proxy=self.proxy,
-                ) as res:
-                    content = await _read_bounded(res, self.max_body_bytes)
-                    status, headers = res.status, res.headers
-            except (aiohttp.ClientError, OSError) as exc:  # aiohttp's timeouts: TimeoutError
-                if last:
-                    timed_out = isinstance(exc, TimeoutError)
-                    failed = openai.APITimeoutError if timed_out else openai.APIConnectionError
-                    raise failed(request=self._request()) from exc
-                await asyncio.sleep(_backoff(taken, None))
-                continue
-            if 200 <= status < 300:
-                try:
-                    return json.loads(content)
-                except ValueError:
-                    return content.decode(errors="replace")
-            if not last and _should_retry(status, headers):
-                await asyncio.sleep(_backoff(taken, headers))
-                continue
-            response = _http.Response(
-                status, headers=list(headers.items()), content=content, request=self._request()
-            )
-            raise self._status_error(response)
-        raise AssertionError("unreachable: the last try returns or raises")
-
-    def _request(self) -> _http.Request:
-        return _http.Request("POST", self.url)
-
-    def _status_error(self, response: _http.Response) -> openai.APIStatusError:
-        make = getattr(self.client, "_make_status_error_from_response", None)
-        if make is not None:  # the SDK's own mapping: BadRequestError, RateLimitError, ...
-            error: openai.APIStatusError = make(response)
-            return error
-        return openai.APIStatusError(
-            f"Error code: {response.status_code}", response=response, body=response.text
-        )
-
-
-async def _read_bounded(res: Any, most: int) -> bytes:
-    """The response body, or ``ModelReplyInvalid`` once it passes ``most`` bytes."""
-    parts, size = [], 0
-    async for part in res.content.iter_chunked(1 << 16):
-        size += len(part)
-        if size > most:
-            raise ModelReplyInvalid(f"the model server's reply is over {most:,} bytes")
-        parts.append(part)
-    return b"".join(parts)
-
-
 async def _closing(close: Callable[[], Awaitable[Any]]) -> AsyncGenerator[None, None]:
     try:
         yield
     finally:
         await close()
-
-
-def _env_proxy(url: str) -> str | None:
-    """The proxy the environment names for ``url`` (HTTP(S)_PROXY, NO_PROXY), if any."""
-    parts = urlsplit(url)
-    proxy = getproxies().get(parts.scheme)
-    if not proxy or proxy_bypass(parts.hostname or ""):
-        return None
-    return proxy
-
-
-def _should_retry(status: int, headers: Any) -> bool:
-    """The SDK's rule: the server's ``x-should-retry`` first, then the status."""
-    after = _retry_after(headers)
-    if after is not None and after > _RETRY_AFTER_MAX_S:
-        return False
-    said = headers.get("x-should-retry")
-    if said in ("true", "false"):
-        return said == "true"
-    return status in (408, 409, 429) or status >= 500
-
-
-def _backoff(taken: int, headers: Any) -> float:
-    """Seconds before the next try: the server's Retry-After, else 0.5 s doubling to 8 s,
-    less up to a quarter at random."""
-    after = _retry_after(headers) if headers is not None else None
-    if after is not None and 0 < after <= _RETRY_AFTER_MAX_S:
-        return after
-    return min(0.5 * 2.0**taken, 8.0) * (1 - 0.25 * random.random())
-
-
-def _retry_after(headers: Any) -> float | None:
-    if headers is None:
-        return None
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return parsedate_to_datetime(value).timestamp() - time()
-    except (TypeError, ValueError):
-        return None

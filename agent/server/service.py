@@ -104,7 +104,7 @@ class Service:
 
     async def aclose_model(self) -> None:
         """Close the model's connections that belong to this event loop."""
-        close = getattr(self.agent.graph.deps.model, "aclose_loop_client", None)
+        close = getattr(self.agent.deps.model, "aclose_loop_client", None)
         if close is not None:
             await close()
 
@@ -246,6 +246,8 @@ class Service:
                 return self.agent.ask(text, session_id=session_id, images=p, mode=mode).to_json()
             last: Event = {}
             for event in self.agent.stream(text, session_id=session_id, images=p, mode=mode):
+                if event["type"] == "answer":  # the turn's one record, as plain data
+                    event = event["result"].event()
                 emit(event)
                 last = event
             return last

@@ -9,8 +9,13 @@ and that worker's queue set the tail latency. Here each worker binds the port wi
 their addresses.
 
 The supervisor starts the workers and restarts one that dies. A worker that cannot
-start the app (uvicorn's exit code 3), or three deaths in a row each within ten
-seconds of a start, stop the service with that code instead of restarting forever.
+start the app (uvicorn's exit code 3), or three early deaths in a row, stop the service
+with that code instead of restarting forever. A death is early when the worker had not
+yet said it was serving (it sets an event once uvicorn has started: no clock involved,
+so a slow machine cannot turn a worker that never starts into an endless restart), or
+when it came within ``early_death_s`` of its start (setting ``worker_early_death_s``,
+env ``LINGSHU_WORKER_EARLY_DEATH_S``, 10 s by default): a worker that crashes as soon
+as it serves.
 On SIGINT or SIGTERM it stops them all: each finishes the requests it is serving, as
 uvicorn does on its own.
 """
@@ -24,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +41,9 @@ STOP_GRACE_S = 30.0
 """How long a stopping worker may take to finish its requests before it is killed."""
 STARTUP_FAILURE = 3  # uvicorn's exit code when the app cannot start
 EARLY_DEATH_S = 10.0
+"""The default of ``Settings.worker_early_death_s``."""
 EARLY_DEATHS_FATAL = 3
-"""Workers dying this many times in a row, each this soon after its start, stop the service."""
+"""Workers dying early this many times in a row stop the service."""
 
 
 def balanced_workers_supported() -> bool:
@@ -58,9 +65,18 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(host: str, port: int, options: dict[str, Any]) -> None:
-    """One worker process: its own listening socket, the app under uvicorn."""
+def serve_worker(host: str, port: int, options: dict[str, Any], ready: Any) -> None:
+    """One worker process: its own listening socket, the app under uvicorn.
+
+    ``ready`` (a multiprocessing event) is set once uvicorn serves. A supervisor's
+    ``target`` takes these four arguments."""
     import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                ready.set()
 
     # A spawned process starts with logging unset: set it as `lingshu serve` does.
     try:
@@ -71,7 +87,7 @@ def _worker(host: str, port: int, options: dict[str, Any]) -> None:
     sock = listening_socket(host, port)
     sock.listen(BACKLOG)
     config = uvicorn.Config("agent.server.app:create_app", factory=True, **options)
-    server = uvicorn.Server(config)
+    server = Server(config)
     server.run(sockets=[sock])
     if not server.started:
         sys.exit(STARTUP_FAILURE)
@@ -86,9 +102,21 @@ class Supervisor:
     count: int
     options: dict[str, Any] = field(default_factory=dict)
     restart_pause_s: float = 0.5
+    early_death_s: float = EARLY_DEATH_S
+    target: Callable[[str, int, dict[str, Any], Any], None] = serve_worker
     _procs: list[Any] = field(default_factory=list)
     _born: dict[int, float] = field(default_factory=dict)
+    _ready: dict[int, Any] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def processes(self) -> list[Any]:
+        """The current worker processes (a restarted worker's newest process)."""
+        return list(self._procs)
+
+    def stop(self) -> None:
+        """Ask ``run`` to stop the workers and return (as SIGTERM does)."""
+        self._stopping.set()
 
     def run(self) -> int:
         # Bound, never listening: a port already taken fails here, once, with a clear
@@ -108,24 +136,26 @@ class Supervisor:
                 signal.signal(sig, handler)
 
     def _start(self, context: Any, index: int) -> Any:
+        ready = context.Event()
         proc = context.Process(
-            target=_worker,
-            args=(self.host, self.port, self.options),
+            target=self.target,
+            args=(self.host, self.port, self.options, ready),
             name=f"lingshu-worker-{index}",
         )
         proc.start()
         self._born[index] = time.monotonic()
+        self._ready[index] = ready
         log.info("worker %d started (pid %s)", index, proc.pid)
         return proc
 
     def _watch(self, context: Any) -> int:
-        early_deaths = 0  # in a row, each within EARLY_DEATH_S of its worker's start
+        early_deaths = 0  # in a row: before serving, or within early_death_s of a start
         while not self._stopping.wait(0.5):
             for index, proc in enumerate(self._procs):
                 if proc.is_alive() or self._stopping.is_set():
                     continue
                 code = proc.exitcode
-                early = time.monotonic() - self._born[index] < EARLY_DEATH_S
+                early = self._died_early(index)
                 early_deaths = early_deaths + 1 if early else 0
                 if code == STARTUP_FAILURE or early_deaths >= EARLY_DEATHS_FATAL:
                     # The app itself cannot start (settings, stores): restarting won't help.
@@ -137,6 +167,10 @@ class Supervisor:
                 time.sleep(self.restart_pause_s * 2**early_deaths)
                 self._procs[index] = self._start(context, index)
         return 0
+
+    def _died_early(self, index: int) -> bool:
+        never_served = not self._ready[index].is_set()
+        return never_served or time.monotonic() - self._born[index] < self.early_death_s
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._stopping.set()

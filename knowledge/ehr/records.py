@@ -315,26 +315,34 @@ def describe_series(values: list[Measurement]) -> Trend:
         word = "up" if shape == "rising" else "down"
         return Trend(shape, text, f"{word} from {first.text} on {_at(first, short)}")
     if len(pivots) == 3:
-        turn = numeric[pivots[1]]
-        peaked = nums[pivots[1]] > nums[0]
-        shape = "peaked" if peaked else "troughed"
-        went, came = ("rose", "fell") if peaked else ("fell", "rose")
-        extreme = "a peak" if peaked else "a low"
-        text = (
-            f"{went} from {first.text} to {extreme} of {turn.text}{unit} on {_at(turn, short)}, "
-            f"then {came} to {last.text} on {_at(last, short)} "
-            f"({_percent(nums[pivots[1]], nums[-1])} from the {'peak' if peaked else 'low'})"
-        )
-        if previous is not turn:
-            text += f"; previous {previous.text} on {_at(previous, short)}"
-        brief = f"{'down from peak' if peaked else 'up from low'} {turn.text} on {_at(turn, short)}"
-        return Trend(shape, text, brief)
+        return _turned(numeric, nums, pivots[1], unit, short)
     top, bottom = numeric[nums.index(high)], numeric[nums.index(low)]
     text = (
         f"fluctuating between {bottom.text} ({_at(bottom, short)}) and {top.text}{unit} "
         f"({_at(top, short)}){span}; {latest}"
     )
     return Trend("fluctuating", text, f"fluctuating {bottom.text}-{top.text}")
+
+
+def _turned(
+    numeric: list[Measurement], nums: list[float], pivot: int, unit: str, short: bool
+) -> Trend:
+    """A series that turned once: rose to a peak then fell, or fell to a low then rose."""
+    first, last, previous = numeric[0], numeric[-1], numeric[-2]
+    turn = numeric[pivot]
+    peaked = nums[pivot] > nums[0]
+    shape = "peaked" if peaked else "troughed"
+    went, came = ("rose", "fell") if peaked else ("fell", "rose")
+    extreme = "a peak" if peaked else "a low"
+    text = (
+        f"{went} from {first.text} to {extreme} of {turn.text}{unit} on {_at(turn, short)}, "
+        f"then {came} to {last.text} on {_at(last, short)} "
+        f"({_percent(nums[pivot], nums[-1])} from the {'peak' if peaked else 'low'})"
+    )
+    if previous is not turn:
+        text += f"; previous {previous.text} on {_at(previous, short)}"
+    brief = f"{'down from peak' if peaked else 'up from low'} {turn.text} on {_at(turn, short)}"
+    return Trend(shape, text, brief)
 
 
 def trend(values: list[Measurement]) -> str:

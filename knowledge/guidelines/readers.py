@@ -12,53 +12,22 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from knowledge.guidelines.documents import (
+    DOI,
+    SUFFIXES,
+    Block,
+    BlockKind,
+    Document,
+    ReadError,
+    make_document,
+    title_from_name,
+)
+from knowledge.guidelines.pdf import read_pdf
 from knowledge.guidelines.registry import front_matter_from_registry, registry_entry
-
-BlockKind = Literal["para", "list", "table", "code"]
-
-SUFFIXES: dict[str, str] = {
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".txt": "text",
-    ".text": "text",
-    ".html": "html",
-    ".htm": "html",
-    ".pdf": "pdf",
-}
-
-
-class ReadError(ValueError):
-    """A file that could not be read as a guideline, with the reason in words."""
-
-
-@dataclass
-class Block:
-    """A run of text that the chunker keeps together where it can."""
-
-    kind: BlockKind
-    text: str
-    section: tuple[str, ...] = ()
-    page: int | None = None
-
-
-@dataclass
-class Document:
-    """One guideline file, ready to chunk."""
-
-    source: str
-    """Where it came from (absolute path); the key for re-ingest and prune."""
-    content_hash: str
-    """sha256 of the file's bytes."""
-    title: str
-    publisher: str = ""
-    year: int | None = None
-    url: str = ""
-    tags: list[str] = field(default_factory=list)
-    blocks: list[Block] = field(default_factory=list)
 
 
 def iter_files(paths: list[Path]) -> Iterator[Path]:
@@ -83,7 +52,7 @@ def read_document(path: Path) -> Document:
         raise ReadError(f"cannot read file: {exc.strerror or exc}") from exc
     digest = hashlib.sha256(data).hexdigest()
     if kind == "pdf":
-        return _read_pdf(path, data, digest)
+        return read_pdf(path, data, digest)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -123,7 +92,7 @@ def _read_markdown(path: Path, text: str, digest: str) -> Document:
     if entry is not None:
         for block in blocks:
             block.section = tuple(s.split(" — ")[0] for s in block.section)
-    doc = _document(path, digest, meta, fallback_title=first_heading or _title_from_name(path))
+    doc = make_document(path, digest, meta, fallback_title=first_heading or title_from_name(path))
     doc.blocks = blocks
     return doc
 
@@ -136,51 +105,61 @@ def markdown_blocks(
     With ``drop_title``, a single H1 above everything is taken as the document's
     title and left out of the section paths.
     """
-    blocks: list[Block] = []
-    headings: list[tuple[int, str]] = []
-    first: str | None = None
-    lines: list[str] = []
-    kind: BlockKind | None = None
-
-    def flush() -> None:
-        nonlocal lines, kind
-        body = "\n".join(lines).strip()
-        if body and kind is not None:
-            blocks.append(Block(kind, body, tuple(h for _, h in headings), page))
-        lines, kind = [], None
-
+    out = _BlockWriter(page)
     in_code = False
     for line in text.splitlines():
         if line.lstrip().startswith("```"):
             if not in_code:
-                flush()
-                kind = "code"
-            lines.append(line)
+                out.flush()
+                out.kind = "code"
+            out.lines.append(line)
             in_code = not in_code
             if not in_code:
-                flush()
-            continue
-        if in_code:
-            lines.append(line)
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            flush()
-            level, title = len(heading.group(1)), heading.group(2).strip()
-            first = first or title
-            headings = [(lv, h) for lv, h in headings if lv < level] + [(level, title)]
-            continue
-        if not line.strip():
-            if kind != "list":
-                flush()
-            continue
-        line_kind: BlockKind = _line_kind(line, kind)
-        if line_kind != kind:
-            flush()
-            kind = line_kind
-        lines.append(line)
-    flush()
+                out.flush()
+        elif in_code:
+            out.lines.append(line)
+        elif heading := _HEADING.match(line):
+            out.heading(len(heading.group(1)), heading.group(2).strip())
+        else:
+            out.line(line)
+    out.flush()
+    blocks, first = out.blocks, out.first
     return (_drop_title_heading(blocks, first) if drop_title else blocks), first
+
+
+@dataclass
+class _BlockWriter:
+    """The blocks read so far, the heading path they sit under and the block being read."""
+
+    page: int | None
+    blocks: list[Block] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    kind: BlockKind | None = None
+    first: str | None = None
+
+    def flush(self) -> None:
+        body = "\n".join(self.lines).strip()
+        if body and self.kind is not None:
+            section = tuple(h for _, h in self.headings)
+            self.blocks.append(Block(self.kind, body, section, self.page))
+        self.lines, self.kind = [], None
+
+    def heading(self, level: int, title: str) -> None:
+        self.flush()
+        self.first = self.first or title
+        self.headings = [(lv, h) for lv, h in self.headings if lv < level] + [(level, title)]
+
+    def line(self, line: str) -> None:
+        if not line.strip():
+            if self.kind != "list":
+                self.flush()
+            return
+        line_kind: BlockKind = _line_kind(line, self.kind)
+        if line_kind != self.kind:
+            self.flush()
+            self.kind = line_kind
+        self.lines.append(line)
 
 
 def _line_kind(line: str, current: BlockKind | None) -> BlockKind:
@@ -208,7 +187,7 @@ def _read_text(path: Path, text: str, digest: str) -> Document:
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     if not paragraphs:
         raise ReadError("file is empty")
-    doc = _document(path, digest, {}, fallback_title=paragraphs[0].splitlines()[0][:120])
+    doc = make_document(path, digest, {}, fallback_title=paragraphs[0].splitlines()[0][:120])
     doc.blocks = [Block("para", p) for p in paragraphs]
     return doc
 
@@ -247,7 +226,6 @@ _HTML_META: dict[str, tuple[str, ...]] = {
 }
 """Standard citation metadata in HTML: Highwire ``citation_*`` (Google Scholar),
 Dublin Core (``DC.*`` / ``DCTERMS.*``) and Open Graph (``og:*``), best source first."""
-_DOI = re.compile(r"\b(10\.\d{4,9}/\S+)", re.IGNORECASE)
 
 
 def html_metadata(soup: Any) -> dict[str, Any]:
@@ -265,7 +243,7 @@ def html_metadata(soup: Any) -> dict[str, Any]:
             if wanted == "url":
                 values = [v for v in values if v.lower().startswith(("http://", "https://"))]
             elif wanted == "doi":
-                values = [m.group(1).rstrip(".") for v in values if (m := _DOI.search(v))]
+                values = [m.group(1).rstrip(".") for v in values if (m := DOI.search(v))]
             elif wanted == "tags":
                 values = [", ".join(values)] if values else []
             if values:
@@ -295,7 +273,7 @@ def _read_html(path: Path, text: str, digest: str) -> Document:
     blocks, first = markdown_blocks(markdown)
     if not blocks:
         raise ReadError("no text found in the HTML")
-    doc = _document(path, digest, meta, fallback_title=first or _title_from_name(path))
+    doc = make_document(path, digest, meta, fallback_title=first or title_from_name(path))
     doc.blocks = blocks
     return doc
 
@@ -324,124 +302,3 @@ def _html_to_markdown(el: Any) -> str:
     if name == "pre":
         return "```\n" + el.get_text() + "\n```"
     return " ".join(el.get_text(" ", strip=True).split())
-
-
-def _read_pdf(path: Path, data: bytes, digest: str) -> Document:
-    import io
-
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        meta = pdf_metadata(reader)
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise ReadError(f"not a readable PDF: {exc}") from exc
-    blocks: list[Block] = []
-    for number, page_text in enumerate(pages, start=1):
-        for para in re.split(r"\n\s*\n", page_text):
-            if para.strip():
-                joined = " ".join(para.split())
-                blocks.append(Block("para", joined, (f"Page {number}",), number))
-    if not blocks:
-        raise ReadError("the PDF has no extractable text (scanned images need OCR first)")
-    doc = _document(path, digest, meta, fallback_title=_title_from_name(path))
-    doc.blocks = blocks
-    return doc
-
-
-def pdf_metadata(reader: Any) -> dict[str, Any]:
-    """Title, publisher, year, URL, DOI and keywords from a PDF's XMP and Info dictionary.
-
-    XMP (Dublin Core ``dc:title``, ``dc:publisher``, ``dc:date``, ``dc:identifier``,
-    ``dc:subject``) is preferred; then the Info dictionary (``/Title``, ``/Publisher``
-    or else ``/Author``, ``/CreationDate``, ``/URL``, ``/DOI``, ``/Keywords``).
-    """
-    meta: dict[str, Any] = {}
-    try:
-        xmp = reader.xmp_metadata
-    except Exception:  # pypdf raises several kinds on a damaged XMP packet; use the Info dict
-        xmp = None
-    if xmp is not None:
-        _xmp_into(meta, xmp)
-    info = reader.metadata or {}
-    for wanted, key in (("title", "/Title"), ("publisher", "/Publisher"), ("url", "/URL")):
-        value = " ".join(str(info.get(key) or "").split())
-        if value and wanted not in meta:
-            meta[wanted] = value
-    if "publisher" not in meta and info.get("/Author"):
-        meta["publisher"] = " ".join(str(info["/Author"]).split())
-    if "doi" not in meta:
-        for key in ("/DOI", "/doi", "/Subject"):
-            match = _DOI.search(str(info.get(key) or ""))
-            if match:
-                meta["doi"] = match.group(1).rstrip(".")
-                break
-    if "year" not in meta:
-        created = getattr(reader.metadata, "creation_date", None) if reader.metadata else None
-        if created is not None:
-            meta["year"] = created.year
-    if "tags" not in meta and info.get("/Keywords"):
-        meta["tags"] = [t.strip() for t in re.split(r"[,;]", str(info["/Keywords"])) if t.strip()]
-    if meta.get("url") and not str(meta["url"]).lower().startswith(("http://", "https://")):
-        del meta["url"]
-    return meta
-
-
-def _xmp_into(meta: dict[str, Any], xmp: Any) -> None:
-    def first(value: Any) -> str:
-        if isinstance(value, dict):
-            value = value.get("x-default") or next(iter(value.values()), "")
-        if isinstance(value, list):
-            value = value[0] if value else ""
-        return " ".join(str(value or "").split())
-
-    title, publisher = first(xmp.dc_title), first(xmp.dc_publisher)
-    if title:
-        meta["title"] = title
-    if publisher:
-        meta["publisher"] = publisher
-    dates = xmp.dc_date or []
-    if dates:
-        meta["year"] = getattr(dates[0], "year", dates[0])
-    identifier = first(xmp.dc_identifier)
-    if identifier.lower().startswith(("http://", "https://")):
-        meta["url"] = identifier
-    match = _DOI.search(identifier)
-    if match:
-        meta["doi"] = match.group(1).rstrip(".")
-    subjects = [s for s in (xmp.dc_subject or []) if str(s).strip()]
-    if subjects:
-        meta["tags"] = [str(s).strip() for s in subjects]
-
-
-# --- metadata ----------------------------------------------------------------------
-
-
-def _document(path: Path, digest: str, meta: dict[str, Any], *, fallback_title: str) -> Document:
-    publisher = meta.get("publisher") or meta.get("organisation") or meta.get("organization")
-    url = meta.get("url") or ""
-    if not url and meta.get("doi"):
-        url = f"https://doi.org/{meta['doi']}"
-    tags = meta.get("tags") or meta.get("specialty") or []
-    if isinstance(tags, str):
-        tags = [tags]
-    return Document(
-        source=str(path),
-        content_hash=digest,
-        title=str(meta.get("title") or fallback_title).strip(),
-        publisher=str(publisher or "").strip(),
-        year=_year(meta.get("year")),
-        url=str(url).strip(),
-        tags=sorted({str(t).strip().lower() for t in tags if str(t).strip()}),
-    )
-
-
-def _year(value: object) -> int | None:
-    match = re.search(r"(19|20)\d\d", str(value or ""))
-    return int(match.group(0)) if match else None
-
-
-def _title_from_name(path: Path) -> str:
-    return path.stem.replace("_", " ").replace("-", " ").strip().capitalize()

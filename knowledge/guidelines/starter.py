@@ -5,38 +5,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from knowledge.guidelines.corpus import STARTER_CORPUS, starter_files, starter_roots
 from knowledge.guidelines.embeddings import DEFAULT_EMBEDDING_MODEL
 from knowledge.guidelines.ingest import IngestReport, Progress, ingest_paths
-from knowledge.guidelines.registry import open_medicine_guidelines
 from knowledge.guidelines.store import GuidelineStore
 from knowledge.guidelines.vectors import shipped_vectors
 
 log = logging.getLogger(__name__)
-
-STARTER_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
-"""Concise educational summaries of public guidelines (Markdown with front matter)."""
-
-
-def starter_files() -> list[Path]:
-    """The Markdown files of the project's own corpus, sorted by name."""
-    return sorted(STARTER_CORPUS.glob("*.md"))
-
-
-def starter_roots(include_open_medicine: bool = True) -> list[Path]:
-    """The folders of the starter corpus.
-
-    The open-medicine package's guideline summaries (read in place, with the
-    citation metadata of its registry) when it is installed, plus the project's own
-    summaries of the imaging topics that corpus lacks.
-    """
-    roots = [STARTER_CORPUS]
-    if include_open_medicine:
-        folder = open_medicine_guidelines()
-        if folder is None:
-            log.warning("open-medicine is not installed; the starter has the project corpus only")
-        else:
-            roots.insert(0, folder)
-    return roots
 
 
 def ensure_starter_store(
@@ -73,3 +48,6 @@ def ensure_starter_store(
             report.chunks_precomputed,
         )
     return store
+
+
+__all__ = ["STARTER_CORPUS", "ensure_starter_store", "starter_files", "starter_roots"]

@@ -12,7 +12,6 @@ chunking and a revision that changes on every write; the BM25 index under
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import threading
@@ -20,13 +19,17 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlparse
 
-import chromadb
 import numpy as np
-from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
+from knowledge.guidelines.chroma import (
+    ModelMismatchError,
+    StoreError,
+    StoreNotFound,
+    chroma_client,
+    drop_collection,
+)
 from knowledge.guidelines.chunking import Chunk, ChunkConfig, filter_keys
 from knowledge.guidelines.embeddings import (
     DEFAULT_EMBEDDING_MODEL,
@@ -45,18 +48,6 @@ REVISION_CHECK_S = 10.0
 """How often a reader looks for writes made by another process (another ingest)."""
 
 SearchMode = Literal["hybrid", "dense", "lexical"]
-
-
-class StoreError(RuntimeError):
-    """The guideline store cannot be used as asked; the message says what to do."""
-
-
-class StoreNotFound(StoreError):
-    """No guideline store exists at that place yet."""
-
-
-class ModelMismatchError(StoreError):
-    """The store was built with another embedding model than the one asked for."""
 
 
 class GuidelineStore:
@@ -107,9 +98,9 @@ class GuidelineStore:
     ) -> GuidelineStore:
         """Open (or create) the store; raises :class:`ModelMismatchError` on a model change."""
         folder = Path(folder).expanduser()
-        client, location = _client(folder, chroma_url, create=create or rebuild)
+        client, location = chroma_client(folder, chroma_url, create=create or rebuild)
         if rebuild:
-            _drop(client, collection)
+            drop_collection(client, collection)
             shutil.rmtree(folder / f"bm25-{collection}", ignore_errors=True)
         model = canonical_model_name(embedding_model)
         try:
@@ -377,28 +368,3 @@ class GuidelineStore:
         for hit, score in zip(hits, scores, strict=True):
             hit.score = float(score)
         return sorted(hits, key=lambda h: -h.score)
-
-
-def _client(folder: Path, chroma_url: str | None, *, create: bool) -> tuple[Any, str]:
-    settings = ChromaSettings(anonymized_telemetry=False)
-    if chroma_url:
-        url = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
-        if not url.hostname:
-            raise StoreError(f"cannot read a host in chroma URL {chroma_url!r}")
-        ssl = url.scheme == "https"
-        port = url.port or (443 if ssl else 8000)
-        try:
-            client = chromadb.HttpClient(host=url.hostname, port=port, ssl=ssl, settings=settings)
-        except Exception as exc:  # chromadb raises plain Exception/ValueError when unreachable
-            raise StoreError(f"cannot reach the Chroma server at {chroma_url}: {exc}") from exc
-        return client, chroma_url
-    path = folder / "chroma"
-    if not path.exists() and not create:
-        raise StoreNotFound(f"no guideline store at {folder}")
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings), str(folder)
-
-
-def _drop(client: Any, name: str) -> None:
-    with contextlib.suppress(NotFoundError, ValueError):
-        client.delete_collection(name)

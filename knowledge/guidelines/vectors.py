@@ -118,9 +118,9 @@ def shipped_vectors() -> VectorCache | None:
 def write_starter_vectors(include_open_medicine: bool = True) -> dict[str, object]:
     """Embed the starter corpus with the default model and write the package data."""
     from knowledge.guidelines.chunking import ChunkConfig, chunk_document
+    from knowledge.guidelines.corpus import starter_roots
     from knowledge.guidelines.embeddings import get_embedder
     from knowledge.guidelines.readers import iter_files, read_document
-    from knowledge.guidelines.starter import starter_roots
 
     config = ChunkConfig()
     embedder = get_embedder()

@@ -194,22 +194,7 @@ def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXE
             check_shape(img.width, img.height, count, max_source_pixels, path.name)
             pixels = img.width * img.height * count
             check_bytes(pixels, depth, max_source_pixels, path.name)
-            first = img.size
-            stack: np.ndarray | None = None
-            kept = 0
-            for page in ImageSequence.Iterator(img):
-                # Each page's header is read before its pixels: a multi-page TIFF whose
-                # later page claims another size (a 10 x 10 page, then 9,000 x 9,000) is
-                # cut at that page, never decoded past what check_shape allowed.
-                if kept == count or page.size != first:
-                    break
-                frame = _frame_array(page)
-                if stack is None:  # filled in place: no second copy of every frame
-                    stack = np.empty((count, *frame.shape), dtype=frame.dtype)
-                elif frame.shape != stack.shape[1:] or frame.dtype != stack.dtype:
-                    break  # pages of another kind: keep those before it
-                stack[kept] = frame
-                kept += 1
+            stack, kept = _decode_frames(img, count)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
@@ -229,6 +214,27 @@ def load_picture(path: Path, *, max_source_pixels: int = DEFAULT_MAX_SOURCE_PIXE
         photometric="RGB" if color else "MONOCHROME2",
         tags={"format": fmt, "bit_depth": int(stack.dtype.itemsize * 8), **tags},
     )
+
+
+def _decode_frames(img: Image.Image, count: int) -> tuple[np.ndarray | None, int]:
+    """Up to ``count`` frames of the first frame's size and kind, and how many there are."""
+    first = img.size
+    stack: np.ndarray | None = None
+    kept = 0
+    for page in ImageSequence.Iterator(img):
+        # Each page's header is read before its pixels: a multi-page TIFF whose
+        # later page claims another size (a 10 x 10 page, then 9,000 x 9,000) is
+        # cut at that page, never decoded past what check_shape allowed.
+        if kept == count or page.size != first:
+            break
+        frame = _frame_array(page)
+        if stack is None:  # filled in place: no second copy of every frame
+            stack = np.empty((count, *frame.shape), dtype=frame.dtype)
+        elif frame.shape != stack.shape[1:] or frame.dtype != stack.dtype:
+            break  # pages of another kind: keep those before it
+        stack[kept] = frame
+        kept += 1
+    return stack, kept
 
 
 def _frame_array(page: Image.Image) -> np.ndarray:

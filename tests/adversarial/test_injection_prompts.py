@@ -4,7 +4,7 @@ The real graph, the real EHR tools over a real embedded FHIR store, the real gui
 store and tool, driven by the scripted model, in both tool-calling modes. Every prompt
 the model was sent is checked: the system prompt and each tool result hold no
 chat-template special token and no data tag other than the program's own; rendered with
-a Qwen2.5-VL-style tokenizer (agent/models/tiny.py), no special-token id comes from data.
+a Qwen2.5-VL-style tokenizer (testing/tiny.py), no special-token id comes from data.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agent.models.tiny import QWEN25_VL_CHAT_TEMPLATE
-from agent.models.tiny import _train_tokenizer as _tiny_tokenizer
 from agent.prompting import system_prompt
 from agent.resources import Resources
 from agent.session import Lingshu
@@ -30,6 +28,8 @@ from knowledge.ehr import EmbeddedFhirStore
 from knowledge.guidelines import GuidelineStore, ingest_paths
 from knowledge.imaging import ImageStore
 from knowledge.untrusted import QWEN_SPECIAL_TOKENS, protocol_safe, untrusted, untrusted_attr
+from testing.tiny import QWEN25_VL_CHAT_TEMPLATE
+from testing.tiny import train_tokenizer as _tiny_tokenizer
 from tests.adversarial.planted import (
     FORBIDDEN,
     MARK,

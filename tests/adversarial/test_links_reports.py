@@ -16,8 +16,7 @@ from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 
 from agent.links import safe_url
-from agent.report import to_markdown
-from agent.report_html import CSP, render_html
+from agent.report import CSP, render_html, to_markdown
 from tests.loopback import ThreadedUvicorn
 from tests.report.answers import build_answer
 from tests.server.conftest import make_service

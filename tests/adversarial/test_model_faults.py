@@ -60,15 +60,15 @@ def _turn(agent: Lingshu, face: str, text: str, session_id: str | None = None) -
             try:
                 return await agent.aask(text, session_id=session_id)
             finally:
-                await agent.graph.deps.model.aclose_loop_client()
+                await agent.deps.model.aclose_loop_client()
 
         return asyncio.run(run())
     events = list(agent.stream(text, session_id=session_id))
     (answer,) = [e for e in events if e["type"] == "answer"]
     kinds = {e["type"] for e in events}
     assert "error" not in kinds, events
-    fields = {k: v for k, v in answer.items() if k not in ("type", "session_id", "evidence")}
-    return TurnResult(session_id=answer["session_id"], answer=fields)
+    result: TurnResult = answer["result"]  # the one record the stream's last event carries
+    return result
 
 
 @pytest.mark.parametrize("face", ["ask", "aask", "stream"])

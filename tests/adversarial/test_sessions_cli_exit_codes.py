@@ -41,4 +41,4 @@ def test_consult_exit_codes(tmp_path: Path) -> None:
             ["consult", "--base-url", model.base_url, "--report", str(blocker / "r.html"), "Q?"],
         )
     assert failed.exit_code == 1, failed.output
-    assert "Failed:" in failed.stderr
+    assert "error: the turn failed" in failed.stderr

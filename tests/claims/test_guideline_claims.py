@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from agent.claims_guideline import GuidelineCheck, check_guideline_claim
+from agent.claims.guideline import GuidelineCheck, check_guideline_claim
 from agent.verification import embedding_scorer
 from knowledge.guidelines import get_embedder
 

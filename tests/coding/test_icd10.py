@@ -11,7 +11,7 @@ from agent.cli import app
 from knowledge.icd10 import check_code, lookup, normalise_code
 from tools.coding import CODING_TOOLS, icd10_lookup
 from tools.evidence import EvidenceLedger
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, call_tool
 
 
 @pytest.mark.parametrize(
@@ -86,8 +86,7 @@ def test_lookup_of_nonsense_is_empty() -> None:
 
 def _run(term: str, k: int = 8) -> tuple[str, dict]:
     ctx = ToolContext(ledger=EvidenceLedger())
-    call = {"type": "tool_call", "id": "c1", "name": "icd10_lookup"}
-    message = icd10_lookup.invoke({**call, "args": {"term": term, "ctx": ctx, "k": k}})
+    message = call_tool(icd10_lookup, ctx, call_id="c1", term=term, k=k)
     assert ctx.ledger.ids() == []  # a code is not evidence
     return str(message.content), message.artifact
 
@@ -100,7 +99,7 @@ def test_tool_lists_codes_with_billable_marks_and_cites_nothing() -> None:
     assert artifact["data"]["matches"][0]["code"] == "I21.0"
     assert icd10_lookup in CODING_TOOLS
     assert icd10_lookup.metadata == {"requires": []}
-    assert "ctx" not in icd10_lookup.tool_call_schema.model_json_schema()["properties"]
+    assert "runtime" not in icd10_lookup.tool_call_schema.model_json_schema()["properties"]
 
 
 def test_tool_on_a_made_up_code_says_so_and_offers_neighbours() -> None:

@@ -14,7 +14,7 @@ from knowledge.patients import bundle_paths
 from tests.ehr.fhir_server import FhirTestServer, ServerConfig
 from tools.ehr import EHR_TOOLS
 from tools.evidence import EvidenceLedger
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, call_tool
 
 TOOLS = {t.name: t for t in EHR_TOOLS}
 
@@ -41,9 +41,7 @@ def context(source: Any, patient_id: str | None, **kwargs: Any) -> ToolContext:
 
 def call(ctx: ToolContext, name: str, **args: Any) -> ToolMessage:
     """Invoke a tool the way the graph does (a tool call with the injected context)."""
-    message = TOOLS[name].invoke(
-        {"type": "tool_call", "id": "call-1", "name": name, "args": {**args, "ctx": ctx}}
-    )
+    message = call_tool(TOOLS[name], ctx, call_id="call-1", **args)
     assert isinstance(message, ToolMessage)
     return message
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.resources import _open_ehr
+from agent.resources import open_ehr
 from agent.settings import Settings
 from knowledge.ehr import EmbeddedFhirStore, RemoteFhirClient
 from knowledge.ehr.redacting import RedactingSource
@@ -32,7 +32,7 @@ def test_import_reports_counts_and_names_skipped_resources(tmp_path: Path) -> No
 
 def test_import_of_a_missing_path_fails_clearly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["ehr", "import", str(tmp_path / "nope.json")])
-    assert result.exit_code == 2 and "No such file" in result.output
+    assert result.exit_code == 2 and "error: no such file" in result.output
 
 
 def test_patients_lists_synopses_without_identifiers(tmp_path: Path) -> None:
@@ -45,14 +45,14 @@ def test_patients_lists_synopses_without_identifiers(tmp_path: Path) -> None:
 
 
 def test_settings_choose_remote_embedded_or_none(tmp_path: Path) -> None:
-    assert _open_ehr(Settings(data_dir=tmp_path)) is None
-    remote = _open_ehr(
+    assert open_ehr(Settings(data_dir=tmp_path)) is None
+    remote = open_ehr(
         Settings(data_dir=tmp_path, fhir_base_url="http://127.0.0.1:9/fhir", fhir_token="t")
     )
     # every source is opened behind the redaction of free-text identifiers
     assert isinstance(remote, RedactingSource) and isinstance(remote.source, RemoteFhirClient)
     EmbeddedFhirStore(tmp_path / "ehr.sqlite").close()
-    embedded = _open_ehr(Settings(data_dir=tmp_path))
+    embedded = open_ehr(Settings(data_dir=tmp_path))
     assert isinstance(embedded, RedactingSource) and isinstance(embedded.source, EmbeddedFhirStore)
-    shown = _open_ehr(Settings(data_dir=tmp_path, ehr_show_identifiers=True))
+    shown = open_ehr(Settings(data_dir=tmp_path, ehr_show_identifiers=True))
     assert isinstance(shown, EmbeddedFhirStore)

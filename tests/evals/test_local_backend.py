@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen
 from evals.runner import read_records
+from testing.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen
 from tests.evals import datasets
 
 

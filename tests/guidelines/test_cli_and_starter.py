@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agent.cli import app
-from agent.resources import _open_guidelines
+from agent.resources import searchable_guidelines
 from agent.settings import Settings
 from knowledge.guidelines import ModelMismatchError, ensure_starter_store, starter_files
 from tests.guidelines.conftest import write_md
@@ -75,7 +75,7 @@ def test_ingest_and_search_commands(tmp_path: Path) -> None:
 
 def test_starter_store_serves_the_agent(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data")
-    assert _open_guidelines(settings) is None  # nothing ingested yet: the tool is not offered
+    assert searchable_guidelines(settings) is None  # nothing ingested yet: the tool is not offered
 
     events: list[tuple[str, int]] = []
 
@@ -97,7 +97,7 @@ def test_starter_store_serves_the_agent(tmp_path: Path) -> None:
     again = ensure_starter_store(settings.guideline_path, include_open_medicine=False)  # cached
     assert again.count() == store.count()
 
-    opened = _open_guidelines(settings)
+    opened = searchable_guidelines(settings)
     assert opened is not None and opened.count() == store.count()
     top = opened.search("tension pneumothorax decompression", k=1)[0].chunk
     assert top.publisher == "BTS" and top.url == "https://doi.org/10.1136/thorax-2022-219784"
@@ -105,7 +105,7 @@ def test_starter_store_serves_the_agent(tmp_path: Path) -> None:
     # A store built with another model is refused with a message saying what to do.
     other = Settings(data_dir=tmp_path / "data", embedding_model="BAAI/bge-small-en-v1.5")
     with pytest.raises(ModelMismatchError, match="--rebuild"):
-        _open_guidelines(other)
+        searchable_guidelines(other)
 
 
 def test_starter_reads_open_medicine_in_place_with_its_registry() -> None:

@@ -15,7 +15,7 @@ from knowledge.guidelines import GuidelineStore, ensure_starter_store
 from knowledge.guidelines.expansion import FindingsLexicon, default_lexicon
 from tools.evidence import EvidenceLedger
 from tools.guidelines import search_guidelines
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, call_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PRESENTATIONS = ROOT / "benchmarks" / "retrieval_presentations.json"
@@ -46,9 +46,10 @@ def test_the_readme_question_gets_pneumonia_guidelines_through_the_tool(
 ) -> None:
     ledger = EvidenceLedger()
     ctx = ToolContext(ledger=ledger, guidelines=starter)
-    content, artifact = search_guidelines.func(  # type: ignore[misc]
-        query="Fever, cough and right basal crackles. Differential?", k=5, ctx=ctx
+    message = call_tool(
+        search_guidelines, ctx, query="Fever, cough and right basal crackles. Differential?", k=5
     )
+    content, artifact = message.text, message.artifact
     sources = [
         _document(ledger.get(eid)["citation"]["source_path"]) for eid in artifact["evidence"]
     ]  # type: ignore[index]

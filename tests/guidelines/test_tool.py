@@ -12,7 +12,7 @@ from knowledge.guidelines import GuidelineStore
 from tests.guidelines.conftest import INJECTION
 from tools.evidence import EvidenceLedger
 from tools.guidelines import GUIDELINE_TOOLS, search_guidelines
-from tools.runtime import ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError, call_tool
 
 PASSAGE = re.compile(
     r'<guideline id="(G\d+)" title="([^"]*)" section="([^"]*)">\n(.*?)\n</guideline>', re.S
@@ -20,14 +20,7 @@ PASSAGE = re.compile(
 
 
 def _call(ctx: ToolContext, **args: Any) -> ToolMessage:
-    message = search_guidelines.invoke(
-        {
-            "type": "tool_call",
-            "id": "call-1",
-            "name": "search_guidelines",
-            "args": {**args, "ctx": ctx},
-        }
-    )
+    message = call_tool(search_guidelines, ctx, call_id="call-1", **args)
     assert isinstance(message, ToolMessage)
     return message
 

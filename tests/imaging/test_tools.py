@@ -18,7 +18,7 @@ from knowledge.imaging.overlay import outline_regions
 from tests.imaging.dicom_files import ct_file, phantom_hu
 from tools.evidence import EvidenceLedger
 from tools.imaging import IMAGING_TOOLS, enhance, list_images, select_slice, window, zoom
-from tools.runtime import ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError, call_tool
 
 
 @pytest.fixture
@@ -33,9 +33,7 @@ def register(ctx: ToolContext, path: Path) -> str:
 
 
 def call(tool: BaseTool, ctx: ToolContext, **args: Any) -> ToolMessage:
-    message = tool.invoke(
-        {"name": tool.name, "args": {**args, "ctx": ctx}, "id": "c1", "type": "tool_call"}
-    )
+    message = call_tool(tool, ctx, call_id="c1", **args)
     assert isinstance(message, ToolMessage)
     return message
 
@@ -61,7 +59,7 @@ def test_tools_hide_the_context_and_need_the_image_store() -> None:
     ]
     for tool in IMAGING_TOOLS:
         assert tool.metadata == {"requires": ["images"]}
-        assert "ctx" not in tool.tool_call_schema.model_json_schema()["properties"]  # type: ignore[union-attr]
+        assert "runtime" not in tool.tool_call_schema.model_json_schema()["properties"]  # type: ignore[union-attr]
     schema = zoom.tool_call_schema.model_json_schema()  # type: ignore[union-attr]
     zoom_doc = schema["properties"]["box"]["description"]
     assert "fractions 0-1" in zoom_doc

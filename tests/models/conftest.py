@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from agent.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen
 from agent.models.transformers_backend import TransformersChatModel
 from agent.settings import Settings
+from testing.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS, build_tiny_qwen
 
 
 @pytest.fixture(scope="session")

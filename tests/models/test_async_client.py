@@ -1,4 +1,4 @@
-"""Async chat completions go over aiohttp directly: same wire, retries and errors as the SDK."""
+"""Async chat completions over the SDK's aiohttp client: same wire, retries and errors as sync."""
 
 from __future__ import annotations
 
@@ -114,3 +114,19 @@ def test_a_loop_that_ends_leaves_no_connection_open(caplog: pytest.LogCaptureFix
         gc.collect()
     assert [r.text for r in replies] == ["One.", "Two."]
     assert "Unclosed" not in caplog.text
+
+
+def test_a_reply_body_past_the_limit_is_refused_before_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agent.models import openai_backend
+    from agent.models.errors import ModelReplyInvalid
+    from tests.models.faulty_server import faulty
+
+    monkeypatch.setattr(openai_backend, "MAX_BODY_BYTES", 1_000_000)
+    with faulty(["huge", "huge"]) as server:  # a 20 MB reply, its length announced
+        model = _model(server.base_url)
+        with pytest.raises(ModelReplyInvalid, match="over 1,000,000 bytes"):
+            model.invoke(MESSAGES)
+        with pytest.raises(ModelReplyInvalid, match="over 1,000,000 bytes"):
+            asyncio.run(_ask(model))

@@ -9,7 +9,7 @@ import pytest
 from transformers import AutoTokenizer
 
 import prompts
-from agent.models.tiny import QWEN25_VL_CHAT_TEMPLATE
+from testing.tiny import QWEN25_VL_CHAT_TEMPLATE
 
 TEMPLATE = prompts.load("chat_template_tools_vision.jinja")
 

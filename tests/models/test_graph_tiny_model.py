@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from agent.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS
 from agent.session import Lingshu
 from agent.settings import Settings
+from testing.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS
 
 
 def test_garbage_from_random_weights_ends_the_turn_cleanly(

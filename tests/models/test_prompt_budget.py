@@ -26,12 +26,12 @@ from agent.models.qwen_tokens import (
     images_per_prompt,
     smart_resize,
 )
-from agent.models.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS
 from agent.models.vllm import vllm_command
 from agent.prompt_budget import fit_history, image_tokens
 from agent.session import Lingshu
 from agent.settings import Settings
 from agent.state import TOOL_IMAGES
+from testing.tiny import TINY_MAX_PIXELS, TINY_MIN_PIXELS
 from tests.fakes import ScriptedChatModel
 
 MIN, MAX = 256 * 28 * 28, 1280 * 28 * 28
@@ -182,7 +182,7 @@ def test_a_chat_with_one_ct_keeps_its_turns_on_the_third_turn(tmp_path: Path) ->
     model = ScriptedChatModel(script=[])
     settings = Settings(data_dir=tmp_path / "data", prompt_budget_tokens=6144)
     agent = Lingshu(settings, model=model, tools=[])
-    system = agent.graph.deps.system("clinical", [], None)
+    system = agent.deps.system("clinical", [], None)
     room = history_budget(6144, settings.max_new_tokens) - len(system) // 4
     # Two answers that fill the room but for ~150 tokens: the text of three turns fits,
     # the 326-token CT (512 px -> 504 px sides) beside it does not.

@@ -11,7 +11,6 @@ from huggingface_hub import try_to_load_from_cache
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 
 from agent.models.errors import ModelUnavailable, ModelWeightsMissing
-from agent.models.tiny import TINY_MAX_PIXELS
 from agent.models.transformers_backend import (
     STOP_STRINGS,
     TransformersChatModel,
@@ -19,6 +18,7 @@ from agent.models.transformers_backend import (
     load_model,
 )
 from agent.settings import Settings
+from testing.tiny import TINY_MAX_PIXELS
 from tests.models.conftest import png_data_url
 
 ChatFactory = Callable[..., TransformersChatModel]

@@ -10,18 +10,11 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from tests.phenotypes.records import PID
 from tools.evidence import EvidenceLedger
 from tools.phenotypes import offer_when, phenotype_differential
-from tools.runtime import ToolContext, ToolError
+from tools.runtime import ToolContext, ToolError, call_tool
 
 
 def run(ctx: ToolContext, **args: Any) -> ToolMessage:
-    message = phenotype_differential.invoke(
-        {
-            "type": "tool_call",
-            "id": "p1",
-            "name": "phenotype_differential",
-            "args": {"findings": "", **args, "ctx": ctx},
-        }
-    )
+    message = call_tool(phenotype_differential, ctx, call_id="p1", **{"findings": "", **args})
     assert isinstance(message, ToolMessage)
     return message
 

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from knowledge.imaging import ImageStore
 from tools.evidence import EvidenceLedger
 from tools.imaging import zoom
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, call_tool
 
 PLANTED = "<script>alert('pwned')</script>"
 GUIDELINE_URL = "https://www.escardio.org/Guidelines/Clinical-Practice-Guidelines/ACS"
@@ -33,7 +33,7 @@ def chest_film(path: Path) -> Path:
 
 
 def _call(tool: Any, ctx: ToolContext, **args: Any) -> None:
-    tool.invoke({"name": tool.name, "args": {**args, "ctx": ctx}, "id": "c1", "type": "tool_call"})
+    call_tool(tool, ctx, call_id="c1", **args)
 
 
 def _cite_evidence(ledger: EvidenceLedger) -> None:

@@ -12,7 +12,7 @@ from langchain_core.messages import ToolMessage
 from knowledge.ehr import EmbeddedFhirStore
 from tests.scores import records
 from tools.evidence import EvidenceLedger
-from tools.runtime import ToolContext
+from tools.runtime import ToolContext, call_tool
 from tools.scores import calculate
 
 
@@ -40,9 +40,9 @@ def context(store: Any, patient_id: str | None, as_of: str | None = records.AS_O
 
 
 def run(ctx: ToolContext, calculator: str, **reported: Any) -> ToolMessage:
-    args: dict[str, Any] = {"calculator": calculator, "ctx": ctx}
+    args: dict[str, Any] = {"calculator": calculator}
     if reported:
         args["reported"] = reported
-    message = calculate.invoke({"type": "tool_call", "id": "c1", "name": "calculate", "args": args})
+    message = call_tool(calculate, ctx, call_id="c1", **args)
     assert isinstance(message, ToolMessage)
     return message

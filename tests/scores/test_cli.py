@@ -37,7 +37,7 @@ def test_calc_reads_the_record_and_takes_reported_values(tmp_path: Path) -> None
     unknown = runner.invoke(
         app, ["calc", "CURB-65", "--patient", "nobody", "--data-dir", str(data)]
     )
-    assert unknown.exit_code == 2 and "No patient" in unknown.output
+    assert unknown.exit_code == 2 and "error: no patient" in unknown.output
 
 
 def test_calc_lists_calculators_and_phenotypes_ranks() -> None:

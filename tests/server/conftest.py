@@ -8,17 +8,15 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import httpx
 import pytest
-from langchain_core.tools import InjectedToolArg, tool
+from langchain_core.tools import tool
+from langgraph.prebuilt import ToolRuntime
 
 from agent.resources import Resources
 from agent.server import create_app
@@ -27,6 +25,7 @@ from agent.session import Lingshu
 from agent.settings import Settings
 from knowledge.ehr.demo import ensure_demo_patients
 from knowledge.imaging import ImageStore
+from testing.serve import ServeProcess as ServeProcess
 from tests.fakes import ScriptedChatModel
 from tests.loopback import free_port
 from tools.runtime import ToolArtifact, ToolContext
@@ -48,14 +47,14 @@ def need(condition: bool, reason: str) -> None:
 
 @tool(parse_docstring=True, response_format="content_and_artifact")
 def lookup_guideline(
-    topic: str, ctx: Annotated[ToolContext, InjectedToolArg]
+    topic: str, runtime: ToolRuntime[ToolContext, Any]
 ) -> tuple[str, ToolArtifact]:
     """Look up the guideline passage on a topic.
 
     Args:
         topic: The clinical topic, e.g. "chest pain".
     """
-    eid = ctx.ledger.cite(
+    eid = runtime.context.ledger.cite(
         "guideline",
         f"chunk-{topic}",
         label=f"Test chest pain guideline — {topic}",
@@ -166,40 +165,6 @@ def pg_url(pg_server: str) -> Iterator[str]:
 
 
 # --- `lingshu serve` processes ----------------------------------------------------------
-
-
-class ServeProcess:
-    """``python -m agent.cli serve`` on a free port, with its log captured."""
-
-    def __init__(self, env: dict[str, str], log: Path, *args: str) -> None:
-        self.port = free_port()
-        self.log = log
-        self._out = log.open("wb")
-        argv = [sys.executable, "-m", "agent.cli", "serve", "--port", str(self.port), *args]
-        self.proc = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=self._out, stderr=self._out)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"lingshu serve exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"lingshu serve did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self._out.close()
-        return self.log.read_text()
 
 
 def serve_env(tmp_path: Path, **values: str) -> dict[str, str]:

@@ -4,9 +4,9 @@ A claim is a finding (red flag, supporting, against) or a next step of the
 differential, or a cited sentence of a prose answer or report. Each cited kind has
 its own check:
 
-- ``E#`` record entries: :func:`agent.claims_record.check_record_claim` (values, units,
+- ``E#`` record entries: :func:`agent.claims.record.check_record_claim` (values, units,
   dates, flags, trends, presence/absence, status);
-- ``G#`` guideline passages: :mod:`agent.claims_guideline` (sentence similarity, numbers,
+- ``G#`` guideline passages: :mod:`agent.claims.guideline` (sentence similarity, numbers,
   negation, population, an optional judge);
 - ``I#`` images: a claim about a size must cite a view that shows it at enough pixels.
 
@@ -23,17 +23,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.citations import cited_ids
-from agent.claims_guideline import GuidelineCheck, check_guideline_claim, sentences
-from agent.claims_record import check_record_claim
-from tools.evidence import EvidenceRecord
+from agent.claims.guideline import GuidelineCheck, check_guideline_claim, sentences
+from agent.claims.record import check_record_claim
+from tools.evidence import EvidenceRecord, citation_groups, cited_ids
 
 STATUSES = ("checked", "unchecked", "mismatch")
 _RANK = {"checked": 0, "unchecked": 1, "mismatch": 2}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b", re.I)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_INLINE_CITATION = re.compile(r"\[[GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*\]")
-_CITE = re.compile(r"\[\s*[GEI]\d+(?:\s*[,;]\s*[GEI]?\d+)*\s*\]")
 
 
 @dataclass
@@ -106,17 +103,17 @@ def scoped_text(text: str, ids: Sequence[str]) -> str:
     against those before ``[G1]`` (back to the clause or the previous citation). Text
     whose inline citations all name the same ids, or that has none, is one claim.
     """
-    marks = list(_INLINE_CITATION.finditer(text))
-    if len({tuple(cited_ids(m.group(0))) for m in marks}) < 2:
+    marks = list(citation_groups(text))  # the one id grammar of tools.evidence
+    if len({tuple(ids) for _, ids in marks}) < 2:
         return text
     wanted = set(ids)
     kept: list[str] = []
     start = 0
-    for mark in marks:
+    for mark, mark_ids in marks:
         segment = text[start : mark.start()]
         after_a_citation = start > 0
         start = mark.end()
-        if wanted & set(cited_ids(mark.group(0))):
+        if wanted & set(mark_ids):
             # words right after another citation belong to it up to the clause's end
             clause = re.split(r"[;:]\s", segment)[-1] if after_a_citation else segment
             kept.append(clause.strip(" ,;:"))
@@ -223,8 +220,6 @@ def claims_of(differential: Mapping[str, Any]) -> Iterator[tuple[ClaimPath, str,
 
 def prose_claims(text: str) -> list[tuple[str, list[str]]]:
     """Cited sentences of a prose answer or report: (sentence, ids)."""
-    from agent.citations import cited_ids
-
     out = []
     for sentence in _SENTENCE.split(text):
         ids = cited_ids(sentence)

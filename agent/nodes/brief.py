@@ -1,22 +1,22 @@
-"""The evidence brief: what the tools can gather when no reasoning model answers."""
+"""The evidence brief: what the tools can gather when no reasoning model answers.
+
+The respond node gives it when the model could not be used this turn.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from langchain_core.messages import AIMessage, ToolCall
 
 import prompts
+from agent.deps import Deps
 from agent.prompting import is_user_turn
 from agent.report import readable_passage
 from agent.settings import Settings
 from agent.state import BRIEF, ConsultState
 from knowledge.untrusted import untrusted
 from tools.evidence import EvidenceLedger
-
-if TYPE_CHECKING:
-    from agent.graph import Deps
 
 SEARCH_TOOL = "search_guidelines"
 EXCERPT_CHARS = 300

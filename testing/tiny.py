@@ -5,7 +5,10 @@ It exercises the real in-process code path (tokenizer, ``Qwen2VLImageProcessor``
 without downloading anything. Its output is random text: that is the point, the
 agent must still end a turn cleanly when the model talks nonsense.
 
-Used by the model tests, the graph end-to-end test and the prompt-budget benchmark.
+Used by the model tests, the graph end-to-end test and the benchmarks; users may build
+one for their own tests (``build_tiny_qwen(tmp_path)``). The tokenizer is a 512-token
+byte-level BPE trained here with Qwen2.5's special tokens, not Qwen2.5's vocabulary:
+its token counts are not Qwen2.5's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.untrusted import QWEN_SPECIAL_TOKENS
+
+__all__ = [
+    "PLAIN_ADDED_TOKENS",
+    "QWEN25_VL_CHAT_TEMPLATE",
+    "SPECIAL_TOKENS",
+    "TINY_MAX_PIXELS",
+    "TINY_MIN_PIXELS",
+    "build_tiny_qwen",
+    "train_tokenizer",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +69,7 @@ _CORPUS = (
 )
 
 
-def _train_tokenizer(vocab_size: int = 512) -> Any:
+def train_tokenizer(vocab_size: int = 512) -> Any:
     """A byte-level BPE with the Qwen special tokens, wrapped for transformers."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -141,7 +154,7 @@ def build_tiny_qwen(path: Path) -> Path:
 
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    tokenizer = _train_tokenizer()
+    tokenizer = train_tokenizer()
     processor = Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessor(
             min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS
