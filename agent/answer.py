@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.claims import count_claims
+from agent.panel.costs import session_costs
 from agent.state import ConsultState
 from tools.evidence import CITATION_GROUP, EvidenceRecord, cited_ids, collect_ids
 
@@ -30,6 +31,11 @@ DISCLAIMERS = {
     "report": (
         "A draft for a qualified reader to check against the images; not a finalised report "
         "and not a medical device."
+    ),
+    "sequential": (
+        "Sequential diagnosis for demonstration and education, not clinical use: the ranked "
+        "differential, the proposed next action and its cost support, and do not replace, "
+        "clinical judgement."
     ),
 }
 
@@ -84,6 +90,15 @@ class Answer(BaseModel):
     claim_counts: dict[str, int] = Field(default_factory=dict)
     usage: dict[str, int] = Field(default_factory=dict)
     """The model's token counts over this turn's calls (empty: none reported)."""
+    # --- sequential mode (agent/panel): empty in the other modes ---------------------
+    hypotheses: list[dict[str, Any]] = Field(default_factory=list)
+    """The session's ranked differential, kept across turns, each with its history."""
+    next_action: dict[str, Any] | None = None
+    """The single next action proposed this turn: kind, action, code, price, source, bits."""
+    costs: dict[str, Any] | None = None
+    """The session's tests: spent so far, the proposed next one, the total with it."""
+    panel: dict[str, Any] = Field(default_factory=dict)
+    """This turn's output of each panel role (keeper, chooser, challenger, ...)."""
 
     def record(self) -> dict[str, Any]:
         """The answer as plain data: what the state stores and JSON carries."""
@@ -148,9 +163,30 @@ def build_answer(
         disclaimer=DISCLAIMERS.get(mode, DISCLAIMERS["clinical"]),
         statements=list(checked.get("statements") or []),
         usage=turn_usage(state),
+        **panel_fields(state),
     )
     answer.claim_counts = count_claims(answer.record())
     return answer
+
+
+def panel_fields(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The sequential panel's part of the answer (nothing in the other modes).
+
+    A turn the panel did not run (no model answered) keeps the ranked differential but
+    proposes nothing: the next action of a former turn is not proposed again.
+    """
+    if state.get("mode") != "sequential":
+        return {}
+    turn = state.get("turn", 0)
+    panel = dict(state.get("panel") or {})
+    ran = panel.get("turn") == turn
+    current = {**state, "next_action": state.get("next_action") if ran else None}
+    return {
+        "hypotheses": list(state.get("hypotheses") or []),
+        "next_action": current["next_action"],
+        "costs": session_costs(current),
+        "panel": panel if ran else {},
+    }
 
 
 def turn_usage(values: Mapping[str, Any]) -> dict[str, int]:

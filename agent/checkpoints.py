@@ -25,6 +25,8 @@ from agent.settings import Settings
 from agent.state import INTERRUPTED
 
 BUSY_TIMEOUT_MS = 10_000
+SESSION_INDEX = "lingshu_sessions"
+"""This store's own table (not the library's): the ids of the sessions known to exist."""
 SETUP_LOCK_KEY = 0x4C696E67  # pg advisory lock held while the checkpoint schema is set up
 
 
@@ -50,8 +52,12 @@ class SessionSqliteSaver(BaseCheckpointSaver[str]):
         return self.writer.conn
 
     def setup(self) -> None:
-        """Create the checkpoint tables (once; the stock saver's own set-up)."""
+        """Create the checkpoint tables (once; the stock saver's own set-up) and this
+        store's own index of the sessions known to exist."""
         self.writer.setup()
+        self.conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {SESSION_INDEX} (thread_id TEXT PRIMARY KEY)"
+        )
 
     def reader(self) -> SqliteSaver:
         """The calling thread's saver, on its own connection to the file."""
@@ -64,9 +70,24 @@ class SessionSqliteSaver(BaseCheckpointSaver[str]):
         return saver
 
     def has_thread(self, thread_id: str) -> bool:
-        """Whether a thread has a checkpoint (its latest one is read: ``list(limit=1)``)."""
+        """Whether a thread has a checkpoint.
+
+        A session found once is written into this store's own index (one row, one
+        indexed lookup: microseconds); a session missing from it is looked for by the
+        stock saver's public ``list(limit=1)`` (which reads its latest checkpoint) and
+        indexed when found. ``delete_thread`` removes the row (after the checkpoints), in
+        whichever worker process deletes, so every process then sees the session as gone.
+        """
+        reader = self.reader()
+        query = f"SELECT 1 FROM {SESSION_INDEX} WHERE thread_id = ?"
+        if reader.conn.execute(query, (thread_id,)).fetchone() is not None:
+            return True
         config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-        return next(iter(self.reader().list(config, limit=1)), None) is not None
+        if next(iter(reader.list(config, limit=1)), None) is None:
+            return False
+        with self.writer.lock:
+            self.conn.execute(f"INSERT OR IGNORE INTO {SESSION_INDEX} VALUES (?)", (thread_id,))
+        return True
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.reader().get_tuple(config)
@@ -104,6 +125,8 @@ class SessionSqliteSaver(BaseCheckpointSaver[str]):
 
     def delete_thread(self, thread_id: str) -> None:
         self.writer.delete_thread(thread_id)
+        with self.writer.lock:  # the shared connection's lock
+            self.conn.execute(f"DELETE FROM {SESSION_INDEX} WHERE thread_id = ?", (thread_id,))
 
     def get_next_version(self, current: str | None, channel: None) -> str:
         return self.writer.get_next_version(current, channel)

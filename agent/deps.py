@@ -16,21 +16,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import ToolCall
+from langchain_core.messages import BaseMessage, ToolCall
 from langchain_core.tools import BaseTool
 
+import prompts
 from agent.acting import CallOutcome, offered_tools, run_calls, tool_pool
 from agent.differential import SUBMIT_DIFFERENTIAL
 from agent.models import load_chat_model
 from agent.prompting import system_prompt
+from agent.questions import ASK_CLINICIAN
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
+from agent.split import SplitMode, build_split, without_images
 from agent.state import ConsultState
 from agent.verification import SupportScorer, Verdict, embedding_scorer, verify_reply
 from knowledge.icd10 import check_code
 from knowledge.redflags import screen
 from tools import ALL_TOOLS
 from tools.evidence import EvidenceLedger, EvidenceRecord
+from tools.look import DEADLINE, PERCEIVER
 from tools.runtime import ToolContext
 
 log = logging.getLogger(__name__)
@@ -51,11 +55,18 @@ class Deps:
     """System prompts built so far, by (mode, offered tool names, synopsis)."""
     scorer: SupportScorer | None = None
     """The support scorer, made on first use (it keeps passage embeddings across turns)."""
+    panel: Any = None
+    """The sequential panel's context (prices, role models), made on first use (agent.panel)."""
+    split: SplitMode | None = None
+    """Split mode's parts (``model`` is then the planner, Lingshu the perceiver of
+    ``look``); None with one model, the default."""
 
     # --- tools --------------------------------------------------------------------------
     def offered(self, state: ConsultState) -> list[BaseTool]:
         """The evidence tools this session can use now."""
         parts = self.resources.available()
+        if self.split is not None:
+            parts |= self.split.parts
         if state.get("patient_id"):
             parts.add("patient")
         if any(r["kind"] == "image" for r in (state.get("evidence") or {}).values()):
@@ -68,9 +79,21 @@ class Deps:
 
     def answer_tools(self, state: ConsultState) -> list[BaseTool]:
         """Tools that end the turn with a structured answer (the differential)."""
-        return [SUBMIT_DIFFERENTIAL] if state.get("mode", "clinical") == "clinical" else []
+        differential_modes = ("clinical", "sequential")  # sequential: the panel reads it
+        tools: list[BaseTool] = (
+            [SUBMIT_DIFFERENTIAL] if state.get("mode", "clinical") in differential_modes else []
+        )
+        if self.settings.max_questions_per_turn > 0:  # a question back to the clinician
+            tools.append(ASK_CLINICIAN)
+        return tools
 
     def context(self, state: ConsultState, ledger: EvidenceLedger) -> ToolContext:
+        extras: dict[str, Any] = {"ehr_show_identifiers": self.settings.ehr_show_identifiers}
+        if self.split is not None:
+            extras[PERCEIVER] = self.split.perceiver
+            deadline = state.get("deadline")
+            if deadline is not None:  # epoch seconds in the state; look waits on the monotonic
+                extras[DEADLINE] = time.monotonic() + (deadline - time.time())
         return ToolContext(
             ledger=ledger,
             patient_id=state.get("patient_id"),
@@ -78,7 +101,7 @@ class Deps:
             guidelines=self.resources.guidelines,
             images=self.resources.images,
             max_output_chars=self.settings.max_tool_output_chars,
-            extras={"ehr_show_identifiers": self.settings.ehr_show_identifiers},
+            extras=extras,
         )
 
     def run(
@@ -113,11 +136,21 @@ class Deps:
             if len(self.systems) >= 256:  # one per (mode, tools, patient): keep it bounded
                 self.systems.pop(next(iter(self.systems)))
             calling = self.settings.tool_calling
-            self.systems[key] = system_prompt(mode, offered, calling, synopsis)
+            text = system_prompt(mode, offered, calling, synopsis)
+            if self.split is not None:  # the planner is told it plans and Lingshu looks
+                text = f"{text.rstrip()}\n\n{prompts.render('split_planner').strip()}\n"
+            self.systems[key] = text
         return self.systems[key]
+
+    def for_model(self, messages: list[BaseMessage]) -> list[BaseMessage]:
+        """The reasoning model's input: in split mode without image parts (the planner
+        sees ids and labels; Lingshu is shown the images through ``look``)."""
+        return messages if self.split is None else without_images(messages)
 
     def image_url(self, record: EvidenceRecord) -> str:
         """The image as the model is sent it (the image store keeps a bounded cache)."""
+        if self.split is not None:
+            return ""  # the planner is sent no image part (for_model takes it out): no encoding
         s = self.settings
         return self.resources.images.data_url(
             str(record["citation"]["path"]), s.min_pixels, s.max_pixels
@@ -204,13 +237,25 @@ def make_deps(
     model: BaseChatModel | None = None,
     tools: Sequence[BaseTool] | None = None,
     resources: Resources | None = None,
+    planner: BaseChatModel | None = None,
 ) -> Deps:
-    """The dependencies of a graph: what is not given is loaded from ``settings``."""
+    """The dependencies of a graph: what is not given is loaded from ``settings``.
+
+    ``model`` is Lingshu. With a planner endpoint configured (``settings.split_mode``)
+    the reasoning model is the planner (``planner``, else loaded from the
+    ``LINGSHU_PLANNER_*`` settings), Lingshu answers through the ``look`` tool, and the
+    nodes read the planner's tool calling; otherwise ``planner`` is ignored and the
+    graph is the single-model one.
+    """
     tools = ALL_TOOLS if tools is None else tools
     resources = resources if resources is not None else open_resources(settings)
+    split = build_split(settings, resources.images, lingshu=model, planner=planner)
+    if split is not None:
+        settings, model, tools = split.settings, split.planner, [*tools, *split.tools]
     return Deps(
         settings=settings,
         model=model if model is not None else load_chat_model(settings),
         tools=[*tools, *resources.external],  # external MCP tools beside the built-in ones
         resources=resources,
+        split=split,
     )

@@ -38,6 +38,8 @@ from agent.nodes import (
     respond,
     verify,
 )
+from agent.nodes.ask import AfterAsk, aask, ask
+from agent.panel.nodes import PANEL_EDGES, PANEL_NODES
 from agent.resources import Resources
 from agent.settings import Settings
 from agent.state import ConsultState, InputState
@@ -48,6 +50,8 @@ NODES: tuple[NodeSpec, ...] = (
     NodeSpec("act", act, aact),
     NodeSpec("verify", verify, averify, destinations=get_args(AfterVerify)),
     NodeSpec("respond", respond, arespond),
+    NodeSpec("ask", ask, aask, destinations=get_args(AfterAsk)),  # a question to the clinician
+    *PANEL_NODES,  # sequential mode only: verify -> panel_keeper ... panel_checklist -> respond
 )
 """Every node of the graph, in the order of a turn."""
 
@@ -56,6 +60,7 @@ EDGES: tuple[tuple[str, str], ...] = (
     ("intake", "reason"),
     ("act", "reason"),
     ("respond", END),
+    *PANEL_EDGES,
 )
 """The fixed edges; reason and verify route by the ``Command`` they return."""
 
@@ -68,14 +73,19 @@ def build_graph(
     tools: Sequence[BaseTool] | None = None,
     resources: Resources | None = None,
     deps: Deps | None = None,
+    planner: BaseChatModel | None = None,
 ) -> CompiledStateGraph[ConsultState, None, InputState, ConsultState]:
     """Compile the consultation graph; every part can be swapped (tests pass fakes).
 
     ``deps``: the dependencies already made (``agent.deps.make_deps``), for a caller
     that keeps them (``Lingshu.deps``); else they are made from the other arguments.
+    ``planner``: in split mode (a planner endpoint in ``settings``), the planner model in
+    place of the one loaded from settings; ``model`` is then Lingshu, asked through ``look``.
     """
     if deps is None:
-        deps = make_deps(settings or Settings(), model=model, tools=tools, resources=resources)
+        deps = make_deps(
+            settings or Settings(), model=model, tools=tools, resources=resources, planner=planner
+        )
     builder = StateGraph(ConsultState, input_schema=InputState)
     for spec in NODES:
         builder.add_node(spec.name, Node(spec, deps), destinations=spec.destinations)

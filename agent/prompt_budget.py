@@ -24,6 +24,7 @@ from itertools import pairwise
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent.models.protocol import IdentityMemo
 from agent.models.qwen_tokens import full_image_tokens, image_tokens_at
 from agent.state import TOOL_IMAGES
 from knowledge.imaging import fit_pixels
@@ -72,11 +73,22 @@ def image_tokens(record: EvidenceRecord, min_pixels: int, max_pixels: int) -> in
 
 
 def text_tokens(msg: BaseMessage) -> int:
-    """Tokens of a message's text (and of native tool-call arguments), estimated."""
+    """Tokens of a message's text (and of native tool-call arguments), estimated.
+    An assistant or tool message's count is remembered for the turn's later rounds."""
+    if isinstance(msg, AIMessage | ToolMessage):
+        counted: int = _counted(msg)
+        return counted
+    return _text_tokens(msg)
+
+
+def _text_tokens(msg: BaseMessage) -> int:
     calls = 0
     if isinstance(msg, AIMessage) and msg.tool_calls and "<tool_call>" not in msg.text:
         calls = sum(len(str(c["args"])) // CHARS_PER_TOKEN + 16 for c in msg.tool_calls)
     return len(msg.text) // CHARS_PER_TOKEN + 4 + calls
+
+
+_counted = IdentityMemo(_text_tokens)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from langchain_core.tools import BaseTool
 
 import prompts
 from agent.differential import format_hint
-from agent.models.protocol import render_tools_block, to_prompted
+from agent.models.protocol import IdentityMemo, render_tools_block, to_prompted
 from agent.models.qwen_tokens import history_budget, images_per_prompt
 from agent.prompt_budget import CHARS_PER_TOKEN, Fitted, fit_history
 from agent.state import BRIEF, BUDGET, REJECTED, REPAIR
@@ -153,10 +153,19 @@ def _tokens_escaped(msg: BaseMessage) -> BaseMessage:
     return HumanMessage(content=safe, id=msg.id, additional_kwargs=msg.additional_kwargs)
 
 
-def _native(msg: BaseMessage) -> BaseMessage:
+def _native_form(msg: BaseMessage) -> BaseMessage:
     """Native mode: keep tool roles; drop prompted-call text the server would repeat."""
     if isinstance(msg, AIMessage) and msg.tool_calls:
         return AIMessage(content="", tool_calls=msg.tool_calls)
     if isinstance(msg, ToolMessage):
         return ToolMessage(content=msg.text, tool_call_id=msg.tool_call_id)
+    return msg
+
+
+_native_memo = IdentityMemo(_native_form)
+
+
+def _native(msg: BaseMessage) -> BaseMessage:
+    if isinstance(msg, AIMessage | ToolMessage):
+        return _native_memo(msg)
     return msg

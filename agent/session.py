@@ -20,14 +20,16 @@ from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
-from langgraph.types import Checkpointer, Durability
+from langgraph.types import Checkpointer, Command, Durability
 
 from agent.checkpoints import SessionSqliteSaver, open_checkpointer
 from agent.graph import build_graph, make_deps
 from agent.locks import SessionBusy, SessionLocks, store_locks
-from agent.prompting import is_user_turn
+from agent.prompting import is_user_turn, marker
+from agent.questions import CLINICIAN_ANSWER, QUESTION, pending_question, question_answer
 from agent.resources import Resources, open_resources
 from agent.settings import Settings
+from agent.state import MODES
 from agent.turn import Collected, TurnResult, events
 from knowledge.imaging import ImageError
 from knowledge.untrusted import protocol_safe
@@ -181,16 +183,21 @@ class Lingshu:
         """The conversation as the user saw it: user questions and final answers."""
         out = []
         for msg in self.state(session_id).get("messages", []):
-            if is_user_turn(msg):
+            if is_user_turn(msg) or marker(msg) == CLINICIAN_ANSWER:
                 out.append({"role": "user", "text": msg.text})
             elif (
                 isinstance(msg, AIMessage)
                 and not msg.tool_calls
                 and msg.text
-                and msg.additional_kwargs.get("lingshu") in (None, "brief")
+                and msg.additional_kwargs.get("lingshu") in (None, "brief", QUESTION)
             ):
                 out.append({"role": "assistant", "text": msg.text})
         return out
+
+    def pending(self, session_id: str) -> dict[str, str] | None:
+        """The question the session waits on (``{"question", "why"}``), or None: the next
+        text sent to the session answers it (``ask``/``stream`` resume the turn)."""
+        return pending_question(self.graph.get_state(_config(session_id)).interrupts)
 
     # --- turns ------------------------------------------------------------------------
     def ask(
@@ -279,11 +286,15 @@ class Lingshu:
                     seen.add(data)
                 yield from events(mode_name, data)
             result = self._finish(session_id, seen)
-            yield {**result.event(), "result": result}
+            yield {**result.event(), "result": result}  # a question: its record is the question
 
     def _finish(self, session_id: str, seen: Collected) -> TurnResult:
         """The turn's result from the answer its respond node sent. A turn that ends without
         one (the graph stopped before respond) gets the session's stored answer, if any."""
+        if seen.question is not None:  # the turn stopped at a question to the clinician
+            return TurnResult.of(
+                session_id, question_answer(self._stored(session_id), seen.question)
+            )
         answer = seen.answer
         if answer is None:
             answer = self._stored(session_id).get("answer")
@@ -296,8 +307,24 @@ class Lingshu:
         images: Sequence[str | Path],
         patient_id: str | None,
         mode: str | None,
+    ) -> tuple[str, dict[str, Any] | Command[Any]]:
+        """Validate everything before anything is written to the session (a session that
+        waits on a question gets the text as its answer: a resume command)."""
+        if mode is not None and mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}; modes: {', '.join(MODES)}")
+        if session_id is not None and self.exists(session_id) and self.pending(session_id):
+            return session_id, self._resume(session_id, (text or "").strip(), images, patient_id)
+        return self._new_turn(text, session_id, images, patient_id, mode)
+
+    def _new_turn(
+        self,
+        text: str,
+        session_id: str | None,
+        images: Sequence[str | Path],
+        patient_id: str | None,
+        mode: str | None,
     ) -> tuple[str, dict[str, Any]]:
-        """Validate everything before anything is written to the session."""
+        """The input of a new turn, validated before anything is written to the session."""
         text = (text or "").strip()
         if not text and not images:
             raise InputError("the question is empty: type what you want to ask")
@@ -339,6 +366,22 @@ class Lingshu:
         if patient_id and not bound:
             payload["patient_id"] = patient_id
         return session_id, payload
+
+    def _resume(
+        self, session_id: str, text: str, images: Sequence[Any], patient_id: str | None
+    ) -> Command[Any]:
+        """The clinician's answer to the session's pending question, as a resume command."""
+        if images:
+            raise InputError(
+                "the session waits for the answer to its question; send the answer as text "
+                "alone, and the images in the next turn"
+            )
+        bound = self._stored(session_id).get("patient_id")
+        if patient_id and bound and patient_id != bound:
+            raise PatientMismatch(session_id, bound, patient_id)
+        if not text:
+            raise InputError("the answer is empty: type the answer to the agent's question")
+        return Command(resume=text)
 
 
 def _config(session_id: str) -> RunnableConfig:

@@ -124,6 +124,8 @@ class Settings(BaseSettings):
     tool_timeout_s: float = Field(30.0, gt=0)
     prompt_budget_tokens: int = Field(8192, ge=1024)
     max_images_per_turn: int = Field(8, ge=0)
+    max_questions_per_turn: int = Field(1, ge=0)
+    """Questions the model may put back to the clinician in one turn (0: never asks)."""
 
     # --- sessions ---------------------------------------------------------------------
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -135,7 +137,8 @@ class Settings(BaseSettings):
     the turn ends or fails, so a killed process loses that turn only (the session stays
     as it was before it). ``turn`` costs a busy server far less; errors are committed
     either way."""
-    mode: Literal["clinical", "education", "report"] = "clinical"
+    mode: Literal["clinical", "education", "report", "sequential"] = "clinical"
+    """The default mode of a new session; ``sequential``: the panel keeps a ranked differential."""
 
     # --- sequential diagnosis panel (agent/panel) ------------------------------------
     price_table: Path | None = None
@@ -160,6 +163,8 @@ class Settings(BaseSettings):
     """Cost assumed, for ranking only, of a test without a known price (never shown as one)."""
     panel_anchor_turns: int = Field(2, ge=1)
     """Checklist: turns the leader may stay unchanged while evidence against it grows."""
+    panel_commit: float = Field(0.9, ge=0.5, le=1.0)
+    """Chooser: at or above this probability the leader is committed to; no test proposed."""
 
     # --- guideline store (knowledge/guidelines) --------------------------------------
     guideline_dir: Path | None = None

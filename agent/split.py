@@ -6,16 +6,13 @@ parser), and Lingshu is reached only through the ``look`` tool (:mod:`tools.look
 user message with the images and a focused question, answered as text that becomes an
 ``F#`` finding. Without a planner nothing here is used and the graph is today's.
 
-Wiring (in ``make_deps`` / ``build_graph``)::
-
-    split = build_split(settings, resources.images)   # None in single-model mode
-    if split is not None:
-        settings, model = split.settings, split.planner  # the planner, its tool calling
-        tools = [*tools, *split.tools]                   # the look tool
-    # Deps.offered: parts |= split.parts ("perceiver"; look also requires "images")
-    # Deps.context: extras[PERCEIVER] = split.perceiver,
-    #               extras[DEADLINE] = the turn's deadline on the monotonic clock
-    # reason.prepare: msgs = without_images(msgs) (the planner is sent no image parts)
+Wired in :func:`agent.deps.make_deps` (so ``build_graph``, ``Lingshu``, the service and
+the CLI all get it): the planner becomes ``Deps.model`` with :func:`planner_settings`, the
+look tool is added and offered with the ``perceiver`` part, ``Deps.context`` hands the
+tool the perceiver and the turn's deadline, ``Deps.system`` appends
+``prompts/split_planner.md``, and ``Deps.for_model`` (called by ``reason.prepare``) takes
+the image parts out with :func:`without_images`. Claims citing a finding are checked by
+:mod:`agent.claims.finding`; the evidence brief names the planner when it is down.
 """
 
 from __future__ import annotations

@@ -7,14 +7,17 @@ every step. Images and evidence are ids and small records, never raw bytes.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict, get_args
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from agent.panel.state import PanelState
 from tools.evidence import EvidenceRecord
 
-Mode = Literal["clinical", "education", "report"]
+Mode = Literal["clinical", "education", "report", "sequential"]
+MODES: tuple[str, ...] = get_args(Mode)
+"""Every mode, for checking a caller's choice before a turn starts."""
 
 # Markers in ``additional_kwargs["lingshu"]`` for messages the framework adds.
 REPAIR = "repair"
@@ -49,13 +52,13 @@ class InputState(TypedDict, total=False):
     patient_id: str | None
     """The session's patient; bound at the first turn and never changed after."""
     mode: Mode
-    """clinical | education | report; a session may switch between turns."""
+    """clinical | education | report | sequential; a session may switch between turns."""
     incoming_images: list[dict[str, Any]]
     """Images the caller stored for this turn: citation, label, excerpt (intake gives ids)."""
 
 
-class ConsultState(InputState, total=False):
-    """The full state of a consultation thread."""
+class ConsultState(InputState, PanelState, total=False):
+    """The full state of a consultation thread (the sequential panel's keys from PanelState)."""
 
     evidence: Annotated[dict[str, EvidenceRecord], merge_evidence]
     """All evidence of the session by id (G#, E#, I#); ids are stable across turns."""

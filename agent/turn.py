@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 
 from agent.answer import Answer
+from agent.questions import pending_question
 from agent.report import to_html, to_markdown
 
 __all__ = ["Collected", "TurnResult", "events"]
@@ -51,6 +52,13 @@ class TurnResult:
         """The evidence this turn gathered and the evidence its answer refers to (references,
         images it looked at); the session's whole evidence is ``Lingshu.state(sid)["evidence"]``."""
         return {**self.gathered, **self.final.evidence}
+
+    @property
+    def question(self) -> dict[str, str] | None:
+        """The question the turn stopped at (``{"question", "why"}``), or None: the session
+        waits for its answer, which the next text sent to the session gives."""
+        asked = self.answer.get("question")
+        return dict(asked) if isinstance(asked, dict) else None
 
     @property
     def usage(self) -> dict[str, int]:
@@ -92,9 +100,13 @@ class Collected:
     def __init__(self) -> None:
         self.answer: Mapping[str, Any] | None = None
         self.gathered: dict[str, Any] = {}
+        self.question: dict[str, str] | None = None
+        """The question the turn stopped at (an interrupt of the ask node), or None."""
 
     def add(self, update: Any) -> None:
         """Take one "updates" chunk (``{node: values}``)."""
+        if isinstance(update, dict) and update.get("__interrupt__"):
+            self.question = pending_question(update["__interrupt__"]) or self.question
         for values in (update or {}).values() if isinstance(update, dict) else ():
             if not isinstance(values, dict):
                 continue
@@ -111,6 +123,9 @@ def events(mode_name: str, data: Any) -> Iterator[dict[str, Any]]:
         if isinstance(chunk, AIMessageChunk) and node == "reason" and chunk.text:
             yield {"type": "token", "text": chunk.text}
         return
+    asked = pending_question(data.get("__interrupt__") or ()) if isinstance(data, dict) else None
+    if asked is not None:  # the turn stops at a question to the clinician
+        yield {"type": "question", **asked}
     for node, update in (data or {}).items():
         for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
             if node == "reason" and isinstance(msg, AIMessage) and msg.tool_calls:

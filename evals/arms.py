@@ -160,6 +160,8 @@ class AgentArm:
     item's images are the clinician's images; report items run in the report mode."""
 
     name = "agent"
+    mode: str | None = None
+    """The session mode of every item (None: the settings' own; report items: report)."""
 
     def __init__(
         self, settings: Settings, base_urls: list[str], patient: PatientModel | None = None
@@ -177,6 +179,8 @@ class AgentArm:
         key = (url, ehr_db)
         if key not in self._agents:
             update: dict[str, Any] = {"base_url": url}
+            if self.mode:
+                update["mode"] = self.mode
             if ehr_db:
                 update["ehr_db"] = Path(ehr_db)
             self._agents[key] = Lingshu(self.settings.model_copy(update=update))
@@ -224,11 +228,26 @@ class AgentArm:
                 "differential": answer.get("differential"),
                 "code_checks": answer.get("code_checks") or {},
                 "claim_counts": answer.get("claim_counts"),
+                "costs": answer.get("costs"),  # sequential mode: the session's tests, costed
             },
         )
 
     async def close(self) -> None:
         return None
+
+
+class SequentialArm(AgentArm):
+    """The agent in sequential mode (the panel keeps a ranked differential and proposes one
+    costed action a turn), on the simulated consultations only: the arm to weigh against
+    ``agent`` for tests and cost at equal accuracy (that needs a real model)."""
+
+    name = "sequential"
+    mode = "sequential"
+
+    async def answer(self, item: Item, slot: int) -> Reply:
+        if item.kind != "consult":
+            raise ValueError("the sequential arm runs the simulated consultations (Consult) only")
+        return await super().answer(item, slot)
 
 
 class Judge:

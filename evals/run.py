@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.settings import Settings
-from evals.arms import AgentArm, BareArm, Judge, LocalBareArm
+from evals.arms import AgentArm, BareArm, Judge, LocalBareArm, SequentialArm
 from evals.benchmarks import find, load_items
 from evals.consult import PatientModel
 from evals.items import Item
@@ -26,7 +26,7 @@ from evals.page import write_page
 from evals.runner import Arm, Progress, run_arm
 from evals.summary import summarize
 
-ARMS = ("bare", "agent")
+ARMS = ("bare", "agent", "sequential")
 
 
 @dataclass
@@ -72,6 +72,8 @@ def make_arm(
         return LocalBareArm(settings)
     if name == "bare":
         return BareArm(settings, base_urls, patient)
+    if name == "sequential":
+        return SequentialArm(settings, base_urls, patient)
     return AgentArm(settings, base_urls, patient)
 
 

@@ -111,14 +111,14 @@ class EveryToolChatModel(ScriptedChatModel):
     ``form``: ``native`` (``tool_calls`` on the message), ``prompted`` (``<tool_call>``
     blocks in the text) or ``auto`` (prompted when the system prompt lists the tools).
     ``per_reply``: at most this many calls in one reply. ``skip``: tool names never
-    called (by default the tool that ends a turn with a structured answer).
+    called (by default the tools that end a turn: the structured answer, a question).
     ``called``: the tool names called so far, in order; ``arguments`` what each got.
     """
 
     form: Literal["auto", "native", "prompted"] = "auto"
     final: str = "Every offered tool was called once."
     per_reply: int = Field(4, ge=1)
-    skip: frozenset[str] = frozenset({"submit_differential"})
+    skip: frozenset[str] = frozenset({"submit_differential", "ask_clinician"})
     called: list[str] = Field(default_factory=list)
     arguments: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

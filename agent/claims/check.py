@@ -8,7 +8,8 @@ its own check:
   dates, flags, trends, presence/absence, status);
 - ``G#`` guideline passages: :mod:`agent.claims.guideline` (sentence similarity, numbers,
   negation, population, an optional judge);
-- ``I#`` images: a claim about a size must cite a view that shows it at enough pixels.
+- ``I#`` images: a claim about a size must cite a view that shows it at enough pixels;
+- ``F#`` findings (split mode): :func:`agent.claims.finding.check_finding_claim`.
 
 The claim's verdict is the weakest of its parts: ``mismatch`` (with the reason) if any
 part disagrees, else ``unchecked`` if any part could not be compared, else ``checked``.
@@ -21,8 +22,10 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from agent.claims.finding import check_finding_claim
 from agent.claims.guideline import GuidelineCheck, check_guideline_claim, sentences
 from agent.claims.record import check_record_claim
 from tools.evidence import EvidenceRecord, citation_groups, cited_ids
@@ -82,6 +85,11 @@ def check_claim(
     image_ids = [i for i in known if evidence[i]["kind"] == "image"]
     if image_ids:
         parts.append(check_image_claim(text, image_ids, evidence, max_pixels))
+    finding_ids = [i for i in known if evidence[i]["kind"] == "finding"]
+    if finding_ids:  # split mode: what the vision model said it saw (agent.claims.finding)
+        said = scoped_text(text, finding_ids)
+        pixels = partial(check_image_claim, evidence=evidence, max_pixels=max_pixels)
+        parts.append(check_finding_claim(said, finding_ids, evidence, pixels))
     missing = [i for i in ids if i not in evidence]
     if missing:
         parts.append(("mismatch", f"{', '.join(missing)} not in this session's evidence"))

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.panel import Panel
 
 from agent.cli.app import app
@@ -20,7 +21,7 @@ from agent.session import InputError, Lingshu, SessionBusy, TurnResult, UnknownS
 from agent.settings import Settings
 from knowledge.imaging.overlay import save_outlined
 
-EXIT_ANSWERED, EXIT_FAILED, EXIT_INPUT, EXIT_BRIEF = 0, 1, 2, 3
+EXIT_ANSWERED, EXIT_FAILED, EXIT_INPUT, EXIT_BRIEF, EXIT_QUESTION = 0, 1, 2, 3, 4
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ def run_turn(
         err.print(model_down_line(agent.settings, result.answer.get("model_error")))
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False, default=str))
+    elif result.question is not None:
+        show_question(result)
     else:
         console.print(Panel(Markdown(to_markdown(result.final)), title="Lingshu", expand=True))
         console.print(
@@ -88,6 +91,18 @@ def run_turn(
         for path in write_outlines(agent, result, outline):
             err.print(f"[green]Outlined regions: {path}[/green]")
     return result
+
+
+def show_question(result: TurnResult) -> None:
+    """The question the turn stopped at, and how to answer it."""
+    asked = result.question or {}
+    why = f"\n[dim]Why: {escape(asked['why'])}[/dim]" if asked.get("why") else ""
+    text = f"The agent asks: {escape(asked.get('question', ''))}{why}"
+    console.print(Panel(text, title="Question", border_style="yellow", expand=True))
+    console.print(
+        f"[dim]session {result.session_id} — answer with --session {result.session_id} "
+        '"your answer"[/dim]'
+    )
 
 
 def write_outlines(agent: Lingshu, result: TurnResult, folder: Path) -> list[Path]:
@@ -153,7 +168,9 @@ def consult(
     Exit codes: 0 answered by the model; 1 failed (nothing answered: the error is
     printed); 2 input refused (a bad option or image, an empty question, an unknown
     session, a patient other than the session's, or the session busy with another turn
-    past LINGSHU_SERVER_LOCK_WAIT_S); 3 no model answered, the evidence brief is shown.
+    past LINGSHU_SERVER_LOCK_WAIT_S); 3 no model answered, the evidence brief is shown;
+    4 the agent asks the clinician a question (printed; with --json under "question"):
+    answer it with `lingshu consult --session ID "the answer"`, which resumes the turn.
     """
     result = _guarded(
         lambda: run_turn(
@@ -183,6 +200,8 @@ def _guarded(run: Callable[[], TurnResult]) -> TurnResult:
 
 
 def _exit_code(result: TurnResult) -> int:
+    if result.question is not None:
+        return EXIT_QUESTION
     return EXIT_BRIEF if result.answer.get("produced_by") == "evidence_brief" else EXIT_ANSWERED
 
 
@@ -246,9 +265,10 @@ def chat(
     _enable_line_history(settings.data_dir / "chat_history")
     console.print(Panel(CHAT_HELP, title="lingshu chat", expand=False))
     pending: list[Path] = []
+    asked = _show_pending(agent, session)
     while True:
         try:
-            line = input("you> ").strip()
+            line = input("answer> " if asked else "you> ").strip()
         except (EOFError, KeyboardInterrupt):
             console.print()
             break
@@ -260,7 +280,7 @@ def chat(
             console.print(f"session: {session or '(none yet)'}")
             continue
         if line == "/new":
-            session = None
+            session, asked = None, False
             console.print("[dim]new session[/dim]")
             continue
         if line.startswith("/image"):
@@ -268,19 +288,26 @@ def chat(
             console.print(f"[dim]{len(pending)} image(s) attached to your next question[/dim]")
             continue
         try:
-            result = run_turn(
-                agent,
-                line,
-                session_id=session,
-                images=pending,
-                patient_id=patient,
-                mode=mode,
-                as_json=False,
-            )
+            turn: dict[str, Any] = {
+                "session_id": session,
+                "images": pending,
+                "patient_id": patient,
+                "mode": mode,
+            }
+            result = run_turn(agent, line, as_json=False, **turn)
         except typer.Exit:
             pending = []
             continue  # the error was shown; the session is unchanged
         session, pending = result.session_id, []
+        asked = result.question is not None  # the next line answers it
+
+
+def _show_pending(agent: Lingshu, session: str | None) -> bool:
+    """Show the question a continued session waits on; True when there is one."""
+    asked = agent.pending(session) if session else None
+    if asked is not None:
+        console.print(f"The agent asks: {escape(asked['question'])}")
+    return asked is not None
 
 
 def _enable_line_history(path: Path) -> None:

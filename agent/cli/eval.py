@@ -36,7 +36,10 @@ Data = Annotated[
 Out = Annotated[
     Path, typer.Option("--out", help="Output folder; a re-run skips items already scored there.")
 ]
-Arms = Annotated[str, typer.Option("--arms", help="bare, agent, or bare,agent.")]
+Arms = Annotated[
+    str,
+    typer.Option("--arms", help="bare, agent, sequential (Consult only), or a list: bare,agent."),
+]
 Limit = Annotated[int | None, typer.Option("--limit", help="The first N items of each benchmark.")]
 Concurrency = Annotated[int, typer.Option("--concurrency", help="Items in flight at once.")]
 Replicas = Annotated[

@@ -51,7 +51,9 @@ ConfigFile = Annotated[
         help="A TOML settings file (default: LINGSHU_CONFIG, else ./lingshu.toml if present).",
     ),
 ]
-Mode = Annotated[str | None, typer.Option("--mode", help="clinical | education | report.")]
+Mode = Annotated[
+    str | None, typer.Option("--mode", help="clinical | education | report | sequential.")
+]
 Constrained = Annotated[
     bool | None,
     typer.Option(

@@ -38,7 +38,7 @@ from agent.mcp.access import AccessDenied, Gate, Transport
 from agent.report import reference_line
 from agent.server.auth import ApiKey
 from agent.server.service import Service
-from agent.session import InputError, SessionBusy, UnknownSession
+from agent.session import InputError, SessionBusy, TurnResult, UnknownSession
 from agent.settings import Settings
 from tools import CODING_TOOLS, EHR_TOOLS, GUIDELINE_TOOLS, PHENOTYPE_TOOLS, SCORE_TOOLS
 from tools.evidence import EvidenceLedger
@@ -194,15 +194,17 @@ class LingshuMcp:
             Field(description="Continue this session (from an earlier consult); else a new one."),
         ] = None,
         mode: Annotated[
-            Literal["clinical", "education", "report"] | None,
-            Field(description="clinical (a cited differential), education or report."),
+            Literal["clinical", "education", "report", "sequential"] | None,
+            Field(description="clinical, education, report or sequential (ranked, costed)."),
         ] = None,
     ) -> str:
         """Ask the Lingshu agent one question and get its cited answer.
 
         The agent reads the patient's record and the guidelines, and answers with a
         differential diagnosis whose every citation ([G1], [E3]) resolves in the
-        references at the end. Pass the returned session id to ask a follow-up.
+        references at the end. Pass the returned session id to ask a follow-up. When the
+        evidence is not enough, it may instead ask the clinician one question: the result
+        says so, and the next consult on that session gives the answer.
         """
         key = self._key(mcp_context)
         service = self.service
@@ -225,7 +227,7 @@ class LingshuMcp:
         bound = (await service.call(service.agent.state, session_id)).get("patient_id")
         entry = {"tool": "consult", "args": {"session_id": session_id, "mode": mode}}
         self.gate.audit(key, entry | {"status": "ok", "patient_id": bound, "resources": []})
-        return f"Session {session_id} (pass it as session_id to continue)\n\n{result.text}"
+        return _consult_text(session_id, result)
 
     async def list_patients(self, mcp_context: Context) -> str:
         """List the patients this caller may open: id, sex and birth year (no identifiers)."""
@@ -307,6 +309,17 @@ class _KeyRequired:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+
+def _consult_text(session_id: str, result: TurnResult) -> str:
+    """The consult tool's result: the session id, then the answer or the agent's question."""
+    head = f"Session {session_id} (pass it as session_id to continue)"
+    if result.question is not None:  # the turn waits on the clinician's answer
+        return (
+            f"{head}\n\nThe agent asks the clinician: {result.question['question']}\n"
+            "(Answer it: call consult again with this session_id and the answer as the question.)"
+        )
+    return f"{head}\n\n{result.text}"
 
 
 def _refusal(tool: str, args: Mapping[str, Any], patient: str | None, why: str) -> dict[str, Any]:

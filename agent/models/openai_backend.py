@@ -15,8 +15,11 @@ openai SDK's own (``max_retries``, ``timeout``). What it adds:
   ``openai[aiohttp]`` extra), one per event loop, since aiohttp connections belong to
   the loop they open on, closed when that loop ends (or by ``aclose_loop_client``).
 
-Plain replies cost more client CPU this way than on the aiohttp lane this module had
-before (BENCHMARKS.md, "Model client on public API").
+A plain (not streamed) call that ``agent/models/openai_wire.py`` can build exactly is
+sent by the SDK's documented ``client.post("/chat/completions", ...)`` instead, with the
+body ``ChatOpenAI`` would send: the stock path's request transform and response model
+cost about 1 ms of CPU a call (BENCHMARKS.md, "Model client: plain calls by the SDK's
+post"). Same HTTP client, hooks, retries, timeouts and errors either way.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from agent.models.calling import ABANDONED
 from agent.models.errors import ModelReplyInvalid
+from agent.models.openai_wire import completion, reply_message, wire_body
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 """A plain reply that announces a longer body than this (or 8 bytes a reply character,
@@ -75,6 +79,7 @@ class LingshuChatOpenAI(BaseChatModel):
     """A streamed reply stops being read past this many characters (None: no cap)."""
 
     _sync_model: ChatOpenAI | None = PrivateAttr(default=None)
+    _sync_client: openai.OpenAI | None = PrivateAttr(default=None)
     _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopModel] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
@@ -116,6 +121,41 @@ class LingshuChatOpenAI(BaseChatModel):
             http_async_client=http.get("http_async_client"),
         )
 
+    def openai_client(self, *, http_client: Any = None) -> openai.OpenAI:
+        """The openai SDK client with these settings, over ``http_client``."""
+        return openai.OpenAI(**self._client_args(), http_client=http_client)
+
+    def async_openai_client(self, *, http_client: Any = None) -> openai.AsyncOpenAI:
+        """The async openai SDK client with these settings, over ``http_client``."""
+        return openai.AsyncOpenAI(**self._client_args(), http_client=http_client)
+
+    def _client_args(self) -> dict[str, Any]:
+        return {
+            "base_url": self.openai_api_base,
+            "api_key": self.openai_api_key.get_secret_value(),
+            "timeout": self.request_timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
+
+    def _wire(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
+    ) -> tuple[dict[str, Any] | None, openai.RequestOptions]:
+        """The body of a plain call sent by the SDK's ``post`` (None: by ``ChatOpenAI``),
+        and its request options (the call's ``timeout``)."""
+        params = {
+            "model_name": self.model_name,
+            "max_completion_tokens": self.max_completion_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "extra_body": self.extra_body,
+        }
+        body = wire_body(params, messages, stop, kwargs)
+        options: openai.RequestOptions = {}
+        if "timeout" in kwargs:
+            options["timeout"] = kwargs["timeout"]
+        return body, options
+
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -123,9 +163,18 @@ class LingshuChatOpenAI(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self._sync_model is None:
-            self._sync_model = self._new_sync_model()
-        reply = self._sync_model.invoke(messages, _QUIET, stop=stop, **kwargs)
+        if self._sync_model is None or self._sync_client is None:
+            http = _sync_http(_body_limit(self.max_reply_chars))
+            self._sync_model = self.chat_openai(http_client=http)
+            self._sync_client = self.openai_client(http_client=http)
+        body, options = self._wire(messages, stop, kwargs)
+        if body is None:
+            reply = self._sync_model.invoke(messages, _QUIET, stop=stop, **kwargs)
+        else:
+            sent = self._sync_client.post(
+                "/chat/completions", cast_to=object, body=body, options=options
+            )
+            reply = reply_message(completion(sent))
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
     async def _agenerate(
@@ -135,8 +184,15 @@ class LingshuChatOpenAI(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model = await self._loop_model()
-        reply = await model.ainvoke(messages, _QUIET, stop=stop, **kwargs)
+        held = await self._loop_held()
+        body, options = self._wire(messages, stop, kwargs)
+        if body is None:
+            reply = await held.model.ainvoke(messages, _QUIET, stop=stop, **kwargs)
+        else:
+            sent = await held.client.post(
+                "/chat/completions", cast_to=object, body=body, options=options
+            )
+            reply = reply_message(completion(sent))
         return ChatResult(generations=[ChatGeneration(message=reply)])
 
     def _stream(
@@ -149,7 +205,7 @@ class LingshuChatOpenAI(BaseChatModel):
         """The stream, read up to ``max_reply_chars``; a stream that carries no reply
         (no chunk, or neither text nor a tool call) is ``ModelReplyInvalid``."""
         if self._sync_model is None:
-            self._sync_model = self._new_sync_model()
+            self._sync_model = self.chat_openai(http_client=_sync_http(self._limit()))
         cap = _StreamCap(self.max_reply_chars)
         abandoned = ABANDONED.get()
         try:
@@ -171,7 +227,7 @@ class LingshuChatOpenAI(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         cap = _StreamCap(self.max_reply_chars)
-        stream = (await self._loop_model()).astream(messages, _QUIET, stop=stop, **kwargs)
+        stream = (await self._loop_held()).model.astream(messages, _QUIET, stop=stop, **kwargs)
         try:
             async for piece in stream:
                 for chunk in cap.take(piece):
@@ -187,46 +243,27 @@ class LingshuChatOpenAI(BaseChatModel):
         if not cap.full:
             cap.finish()
 
-    def _new_sync_model(self) -> ChatOpenAI:
-        return self.chat_openai(http_client=_sync_http(_body_limit(self.max_reply_chars)))
+    def _limit(self) -> int:
+        return _body_limit(self.max_reply_chars)
 
-    async def _loop_model(self) -> ChatOpenAI:
-        """The ``ChatOpenAI`` of the running event loop, over aiohttp where installed."""
+    async def _loop_held(self) -> _LoopModel:
+        """The ``ChatOpenAI`` and SDK client of the running event loop, both over one
+        HTTP client (aiohttp where installed)."""
         loop = asyncio.get_running_loop()
         held = self._loops.get(loop)
         if held is None:
-            http = _async_http(_body_limit(self.max_reply_chars))
-            held = self._loops[loop] = _LoopModel(self.chat_openai(http_async_client=http))
+            http = _async_http(self._limit())
+            model = self.chat_openai(http_async_client=http)
+            client = self.async_openai_client(http_client=http)
+            held = self._loops[loop] = _LoopModel(model, client)
             await held.close_with_loop(http.aclose)
-        return held.model
+        return held
 
     async def aclose_loop_client(self) -> None:
         """Close this event loop's connections (a service calls it as it shuts down)."""
         held = self._loops.pop(asyncio.get_running_loop(), None)
         if held is not None:
             await held.aclose()
-
-
-def completion(response: Any) -> dict[str, Any]:
-    """``response`` if it is a chat completion with a reply in it, else ``ModelReplyInvalid``
-    naming what is wrong (not JSON, no choices, no message, an empty reply)."""
-    if not isinstance(response, dict):
-        shown = response[:80] if isinstance(response, str | bytes) else type(response).__name__
-        raise ModelReplyInvalid(f"the model server's reply is not JSON ({shown!r})")
-    choices = response.get("choices")
-    if not isinstance(choices, list) or not choices:
-        what = "an empty choices list" if isinstance(choices, list) else "no choices"
-        raise ModelReplyInvalid(f"the model server's reply has {what}")
-    first = choices[0]
-    message = first.get("message") if isinstance(first, dict) else None
-    if not isinstance(message, dict):
-        raise ModelReplyInvalid("the model server's reply has a choice without a message")
-    content, calls = message.get("content"), message.get("tool_calls")
-    if content is not None and not isinstance(content, str | list):
-        raise ModelReplyInvalid(f"the reply's content is {type(content).__name__}, not text")
-    if not content and not calls:
-        raise ModelReplyInvalid("the model sent an empty reply (no text and no tool call)")
-    return response
 
 
 @dataclass
@@ -337,6 +374,7 @@ class _LoopModel:
     """One event loop's ``ChatOpenAI``, and what closes its connections with the loop."""
 
     model: ChatOpenAI
+    client: openai.AsyncOpenAI
     closers: list[AsyncGenerator[None, None]] = field(default_factory=list)
 
     async def close_with_loop(self, close: Callable[[], Awaitable[Any]]) -> None:

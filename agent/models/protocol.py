@@ -310,15 +310,48 @@ def to_prompted(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
 
     for msg in messages:
         if isinstance(msg, ToolMessage):
-            pending.append(f"<tool_response>\n{msg.text}\n</tool_response>")
+            pending.append(_rewritten(msg))
             continue
         flush()
-        if isinstance(msg, AIMessage):
-            content = str(msg.text)
-            if msg.tool_calls and "<tool_call>" not in content:
-                content = (content + "\n" + render_calls(msg.tool_calls)).strip()
-            out.append(AIMessage(content=content))
-        else:
-            out.append(msg)
+        out.append(_rewritten(msg) if isinstance(msg, AIMessage) else msg)
     flush()
     return out
+
+
+class IdentityMemo:
+    """A pure function of a message, remembered by the message's identity.
+
+    A turn's later rounds send the same history messages again, and a message is never
+    changed in place (one that changes is a new message), so each is rewritten once. An
+    entry holds its message, so the message's id is not reused while the entry lives;
+    past ``kept`` entries the memo starts over (a tool result is at most
+    ``max_tool_output_chars``, so this holds a few MiB at most). Use it for assistant
+    and tool messages only: user messages may carry images.
+    """
+
+    def __init__(self, make: Callable[[Any], Any], kept: int = 1024) -> None:
+        self.make, self.kept = make, kept
+        self.held: dict[int, tuple[Any, Any]] = {}
+
+    def __call__(self, msg: Any) -> Any:
+        held = self.held.get(id(msg))
+        if held is not None and held[0] is msg:
+            return held[1]
+        form = self.make(msg)
+        if len(self.held) >= self.kept:
+            self.held.clear()
+        self.held[id(msg)] = (msg, form)
+        return form
+
+
+def _prompted_form(msg: AIMessage | ToolMessage) -> Any:
+    """An assistant message as text with its calls, a tool result as its block."""
+    if isinstance(msg, ToolMessage):
+        return f"<tool_response>\n{msg.text}\n</tool_response>"
+    content = str(msg.text)
+    if msg.tool_calls and "<tool_call>" not in content:
+        content = (content + "\n" + render_calls(msg.tool_calls)).strip()
+    return AIMessage(content=content)
+
+
+_rewritten = IdentityMemo(_prompted_form)

@@ -31,9 +31,7 @@ class Brief:
 def evidence_brief(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> Brief:
     """Synopsis, images and guideline passages for the question, each cited."""
     settings = deps.settings
-    reason = (
-        f"The reasoning model at {_where(settings)} could not be used: {state.get('model_error')}."
-    )
+    reason = f"{_which(settings)} could not be used: {state.get('model_error')}."
     question = next((m.text for m in reversed(state["messages"]) if is_user_turn(m)), "").strip()
     passages: list[str] = []
     if question and any(t.name == SEARCH_TOOL for t in deps.offered(state)):
@@ -57,6 +55,17 @@ def evidence_brief(state: ConsultState, deps: Deps, ledger: EvidenceLedger) -> B
     )
     message = AIMessage(content=text, additional_kwargs={"lingshu": BRIEF})
     return Brief(text=text, message=message)
+
+
+def _which(settings: Settings) -> str:
+    """The model that was down, named as the clinician configured it."""
+    if settings.split_mode:  # the planner reasons; Lingshu only answers look's questions
+        return (
+            f"The planner model {untrusted(settings.planner_model or '')} at "
+            f"{settings.planner_base_url} (split mode; Lingshu at {_where(settings)} "
+            "answers image questions only when the planner asks)"
+        )
+    return f"The reasoning model at {_where(settings)}"
 
 
 def _where(settings: Settings) -> str:

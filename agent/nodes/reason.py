@@ -19,9 +19,10 @@ from agent.models.calling import ModelCallFailed, acall_model, call_model, reply
 from agent.models.protocol import parse_reply
 from agent.nodes.common import repair, routed, said_this_turn
 from agent.prompting import marker, model_messages
+from agent.questions import ASK_CLINICIAN, ASKED, QUESTION
 from agent.state import BUDGET, REJECTED, REPAIR, ConsultState
 
-AfterReason = Literal["act", "reason", "verify", "respond"]
+AfterReason = Literal["act", "reason", "verify", "respond", "ask"]
 
 
 @dataclass
@@ -55,7 +56,8 @@ def reason(state: ConsultState, deps: Deps) -> Command[AfterReason]:
 
 async def areason(state: ConsultState, deps: Deps) -> Command[AfterReason]:
     """``reason`` on the event loop: the model call is awaited, not given a thread."""
-    if any(r["kind"] == "image" for r in (state.get("evidence") or {}).values()):
+    evidence = (state.get("evidence") or {}).values()
+    if deps.split is None and any(r["kind"] == "image" for r in evidence):
         ask = await asyncio.to_thread(prepare, state, deps)  # decodes and encodes images
     else:
         ask = prepare(state, deps)
@@ -75,6 +77,8 @@ def after_reason(state: ConsultState) -> AfterReason:
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and last.tool_calls:
         return "act"
+    if isinstance(last, AIMessage) and marker(last) == QUESTION:
+        return "ask"  # a question to the clinician (agent/nodes/ask.py)
     if marker(last) == REPAIR and isinstance(last, HumanMessage):
         return "reason"
     if isinstance(last, AIMessage) and marker(last) is None:
@@ -91,7 +95,10 @@ def prepare(state: ConsultState, deps: Deps) -> Ask:
     if spent and offered and not said_this_turn(state, BUDGET):
         text = prompts.render("budget", rounds=state.get("rounds", 0))
         added.append(HumanMessage(content=text, additional_kwargs={"lingshu": BUDGET}))
-    system = deps.system(state["mode"], offered, state.get("synopsis"))
+    answering = deps.answer_tools(state)
+    # prompted calling: the question tool is listed with the evidence tools it sits beside
+    shown = [*offered, *(t for t in answering if t is ASK_CLINICIAN)] if offered else offered
+    system = deps.system(state["mode"], shown, state.get("synopsis"))
     msgs, dropped = model_messages(
         system=system,
         messages=[*state["messages"], *added],
@@ -104,9 +111,9 @@ def prepare(state: ConsultState, deps: Deps) -> Ask:
         max_pixels=s.max_pixels,
         max_new_tokens=s.max_new_tokens,
     )
+    msgs = deps.for_model(msgs)  # split mode: the planner is sent no image parts
     notes = list(state.get("notes") or [])
     notes.extend(n for n in dropped.notes() if n not in notes)
-    answering = deps.answer_tools(state)
     native = [*offered, *answering] if s.tool_calling == "native" else []
     limits = {
         "deadline": _monotonic(state.get("deadline")),
@@ -147,6 +154,11 @@ def _take_reply(reply: AIMessage, state: ConsultState, deps: Deps, ask: Ask) -> 
             content=parsed.text, id=reply.id, additional_kwargs={"submitted": submitted["args"]}
         )
         return {"messages": [final]}
+    asked = next((c for c in parsed.calls if c["name"] == ASK_CLINICIAN.name), None)
+    if asked is not None:  # a question to the clinician: the ask node puts it or sends it back
+        question = str(asked["args"].get("question") or "").strip()
+        kwargs = {"lingshu": QUESTION, ASKED: asked["args"]}
+        return {"messages": [AIMessage(content=question, id=reply.id, additional_kwargs=kwargs)]}
     if not parsed.attempted_calls:
         return {"messages": [AIMessage(content=parsed.text, id=reply.id)]}
     if ask.spent:

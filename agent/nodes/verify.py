@@ -13,7 +13,7 @@ from agent.nodes.common import repair, routed
 from agent.prompting import marker
 from agent.state import REJECTED, REPAIR, ConsultState
 
-AfterVerify = Literal["reason", "respond"]
+AfterVerify = Literal["reason", "respond", "panel_keeper"]
 
 
 def verify(state: ConsultState, deps: Deps) -> Command[AfterVerify]:
@@ -29,9 +29,12 @@ async def averify(state: ConsultState, deps: Deps) -> Command[AfterVerify]:
 
 
 def after_verify(state: ConsultState) -> AfterVerify:
-    """A repair request goes back to the model; anything else is answered."""
+    """A repair request goes back to the model; anything else is answered (in sequential
+    mode after the panel's round, agent/panel/nodes.py)."""
     last = state["messages"][-1]
-    return "reason" if isinstance(last, HumanMessage) and marker(last) == REPAIR else "respond"
+    if isinstance(last, HumanMessage) and marker(last) == REPAIR:
+        return "reason"
+    return "panel_keeper" if state.get("mode") == "sequential" else "respond"
 
 
 def _verified(state: ConsultState, deps: Deps) -> dict[str, Any]:

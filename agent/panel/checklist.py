@@ -19,6 +19,7 @@ from typing import Any
 from agent.panel.context import PanelContext, differential_of, update
 from agent.panel.hypotheses import Hypothesis
 from knowledge.icd10 import check_code
+from tools.evidence import collect_ids
 
 CERTAIN = 0.9
 
@@ -120,11 +121,18 @@ def anchoring_issues(
     return issues
 
 
+def _pending_answer(state: Mapping[str, Any], differential: dict[str, Any]) -> dict[str, Any]:
+    """What the answer will hold before respond builds it: the differential, unknown ids."""
+    known = state.get("evidence") or {}
+    unknown = [i for i in collect_ids([differential]) if i not in known]
+    return {"differential": differential, "unknown_citations": unknown}
+
+
 def checklist(state: Mapping[str, Any], ctx: PanelContext) -> dict[str, Any]:
     """Role: list what fails the checklist (``passed`` when nothing does)."""
     started = time.perf_counter()
-    answer = state.get("answer") or {}
     differential = differential_of(state)
+    answer = state.get("answer") or _pending_answer(state, differential)
     issues = [
         *citation_issues(answer),
         *code_issues(differential),

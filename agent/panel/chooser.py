@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from agent.panel.context import PanelContext, differential_of, update
+from agent.panel.context import PanelContext, differential_of, leader, update
 from agent.panel.hypotheses import Hypothesis, find, name_key
 from knowledge.costs import PriceTable
 
@@ -194,6 +194,16 @@ def ranked(state: Mapping[str, Any], ctx: PanelContext) -> list[dict[str, Any]]:
 def chooser(state: Mapping[str, Any], ctx: PanelContext) -> dict[str, Any]:
     """Role: propose the single next action (``next_action``), or none that separates."""
     started = time.perf_counter()
+    top = leader(list(state.get("hypotheses") or []))
+    if top is not None and top["probability"] >= ctx.settings.panel_commit:
+        committed = {
+            "pick": None,
+            "ranked": [],  # nothing for stewardship to fall back on: the panel commits
+            "committed": top["name"],
+            "note": f"committed to {top['name']} (p={top['probability']:.2f} >= "
+            f"{ctx.settings.panel_commit:.2f}): no further test proposed",
+        }
+        return update("chooser", state, started, committed, next_action=None)
     options = ranked(state, ctx)
     pick = next((c for c in options if c["bits"] > 0), None)
     output: dict[str, Any] = {"pick": pick, "ranked": options[:8]}

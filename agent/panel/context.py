@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
+from agent.models.factory import Endpoint, load_chat_model
 from agent.settings import Settings
 from knowledge.costs import PriceTable, load_table
 
@@ -49,55 +50,55 @@ class PanelContext:
         cls,
         settings: Settings,
         model: BaseChatModel | None = None,
-        loader: Callable[[Settings], BaseChatModel] | None = None,
+        loader: Callable[[Settings, Endpoint], BaseChatModel] | None = None,
     ) -> PanelContext:
         """Prices from ``price_table``; a model per role from ``panel_roles`` / ``panel_*``.
 
-        ``loader`` turns a settings object into a chat model (default: the project's
-        factory); nothing is contacted here.
+        ``loader`` turns the settings and an endpoint into a chat model (default: the
+        project's one factory, ``load_chat_model``); nothing is contacted here.
         """
-        if loader is None:
-            from agent.models.factory import load_chat_model
-
-            loader = load_chat_model
-        for role, override in settings.panel_roles.items():
-            if role not in ROLES:
-                raise ValueError(f"panel_roles: unknown role {role!r} (roles: {', '.join(ROLES)})")
-            unknown = set(override) - ENDPOINT_KEYS
-            if unknown:
-                raise ValueError(
-                    f"panel_roles[{role!r}]: unknown key(s) {', '.join(sorted(unknown))} "
-                    f"(keys: {', '.join(sorted(ENDPOINT_KEYS))})"
-                )
+        _check_roles(settings.panel_roles)
+        load = loader or load_chat_model
         role_models: dict[str, BaseChatModel] = {}
-        shared = _endpoint(settings, {})
+        shared_at = _endpoint(settings, {})
+        shared = load(settings, shared_at) if shared_at is not None else None
         for role in ROLES:
-            own = _endpoint(settings, settings.panel_roles.get(role) or {})
-            if own is not None:
-                role_models[role] = loader(own)
+            own = settings.panel_roles.get(role) or {}
+            at = _endpoint(settings, own) if own else None
+            if at is not None:
+                role_models[role] = load(settings, at)
             elif shared is not None:
-                role_models[role] = loader(shared)
+                role_models[role] = shared
         return cls(settings, load_table(settings.price_table), model, role_models)
 
     def model_for(self, role: str) -> BaseChatModel | None:
         return self.role_models.get(role, self.model)
 
 
-def _endpoint(settings: Settings, override: Mapping[str, str]) -> Settings | None:
-    """Settings for a role's own endpoint, or None when it shares the session's model."""
-    base_url = override.get("base_url") or settings.panel_base_url
-    model = override.get("model") or settings.panel_model
+def _check_roles(roles: Mapping[str, Mapping[str, str]]) -> None:
+    for role, override in roles.items():
+        if role not in ROLES:
+            raise ValueError(f"panel_roles: unknown role {role!r} (roles: {', '.join(ROLES)})")
+        unknown = set(override) - ENDPOINT_KEYS
+        if unknown:
+            raise ValueError(
+                f"panel_roles[{role!r}]: unknown key(s) {', '.join(sorted(unknown))} "
+                f"(keys: {', '.join(sorted(ENDPOINT_KEYS))})"
+            )
+
+
+def _endpoint(settings: Settings, override: Mapping[str, str]) -> Endpoint | None:
+    """A role's own endpoint (``override``, else ``panel_*``), or None: the session's model.
+
+    What a role leaves unset comes from ``panel_*``, then from the reasoning model's own
+    ``base_url`` / ``model`` / ``api_key`` (a role may name only another served model)."""
     if not (override or settings.panel_base_url or settings.panel_model):
         return None
-    changes: dict[str, Any] = {"backend": "openai"}
-    if base_url:
-        changes["base_url"] = base_url
-    if model:
-        changes["model"] = model
-    key = override.get("api_key") or settings.panel_api_key
-    if key:
-        changes["api_key"] = key
-    return settings.model_copy(update=changes)
+    return Endpoint(
+        base_url=override.get("base_url") or settings.panel_base_url or settings.base_url,
+        model=override.get("model") or settings.panel_model or settings.model,
+        api_key=override.get("api_key") or settings.panel_api_key or settings.api_key,
+    )
 
 
 def audit_entry(
@@ -133,9 +134,16 @@ def update(
 
 
 def differential_of(state: Mapping[str, Any]) -> dict[str, Any]:
-    """This turn's verified differential (``answer.differential``), or an empty one."""
+    """This turn's verified differential, or an empty one.
+
+    In the graph the panel runs between verify and respond: verify's ``checked`` holds
+    it (intake clears both ``checked`` and ``answer``, so neither is a former turn's);
+    a state after respond has it in ``answer.differential``.
+    """
+    checked = state.get("checked") or {}
     answer = state.get("answer") or {}
-    return dict(answer.get("differential") or {}) or {"diagnoses": []}
+    found = checked.get("differential") or answer.get("differential")
+    return dict(found or {}) or {"diagnoses": []}
 
 
 def leader(hypotheses: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -9,7 +9,9 @@ from agent.panel.costs import costs_line, money, session_costs
 
 
 def _cell(text: Any) -> str:
-    return " ".join(str(text if text is not None else "").split()).replace("|", "\\|")
+    """Text for one line or table cell, inert in Markdown: no table break, no link."""
+    words = " ".join(str(text if text is not None else "").split())
+    return words.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]")
 
 
 def _trend(h: Mapping[str, Any]) -> str:
@@ -51,7 +53,8 @@ def _roles(panel: Mapping[str, Any]) -> list[str]:
             f"  falsifying test: {_cell(c['falsifying_test'])}; {_cell(challenge.get('decision'))}",
         ]
     elif challenge:
-        lines.append(f"- **Challenger:** {_cell(challenge.get('note') or challenge.get('error'))}")
+        said = ": ".join(str(challenge[k]) for k in ("note", "error") if challenge.get(k))
+        lines.append(f"- **Challenger:** {_cell(said)}")
     steward = panel.get("stewardship") or {}
     for veto in steward.get("vetoed") or []:
         lines.append(f"- **Stewardship veto:** {_cell(veto['action'])}: {_cell(veto['reason'])}")
@@ -73,7 +76,7 @@ def panel_markdown(state: Mapping[str, Any]) -> str:
     hypotheses = list(state.get("hypotheses") or [])
     if not panel and not hypotheses:
         return ""
-    costs = session_costs(state)
+    costs = state.get("costs") or session_costs(state)  # an answer record carries its costs
     lines = [f"## Panel (turn {panel.get('turn', state.get('turn', 0))})", ""]
     lines += [*_differential(hypotheses), ""] if hypotheses else []
     lines += [*_action(state.get("next_action"), panel.get("chooser") or {}), ""]

@@ -17,6 +17,7 @@ from tools.evidence import EvidenceRecord
 MODE_LABELS = {
     "clinical": "Clinical decision support (demonstration; not for clinical use without review)",
     "education": "Education mode: for teaching, not for patient care",
+    "sequential": "Sequential diagnosis: for demonstration and education, not clinical use",
     "report": "Imaging report draft: to be reviewed by a qualified reader",
 }
 PRODUCED_BY = {

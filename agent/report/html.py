@@ -39,6 +39,7 @@ from agent.report.html_evidence import (
     link_citations,
     references_section,
 )
+from agent.report.markdown import sequential_md
 from tools.evidence import EvidenceRecord
 
 _MD = (
@@ -54,6 +55,7 @@ _TITLES = {
     "clinical": "Consultation report",
     "education": "Teaching answer",
     "report": "Imaging report",
+    "sequential": "Sequential diagnosis",
 }
 
 
@@ -67,6 +69,7 @@ def render_html(answer: Answer | Mapping[str, Any], *, image_root: str | Path | 
         _banner(answer.get("red_flags") or []),
         _differential(answer),
         _prose(answer, mode),
+        _panel(answer) if mode == "sequential" else "",
         evidence_section(refs, image_root, answer.get("inspected_images") or []),
         references_section(answer, refs),
         _warnings(warnings_of(answer)),
@@ -267,6 +270,14 @@ def _prose(answer: Mapping[str, Any], mode: str) -> str:
         f'<section class="prose"><h2>{title}</h2>'
         f'<div class="md">{link_citations(_MD.render(text))}</div></section>'
     )
+
+
+def _panel(answer: Mapping[str, Any]) -> str:
+    """The panel's section (sequential mode), from its Markdown: raw HTML and links off."""
+    text = "\n\n".join(sequential_md(answer))
+    if not text:
+        return ""
+    return f'<section id="panel" class="panel"><div class="md">{_MD.render(text)}</div></section>'
 
 
 def _warnings(warnings: list[str]) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agent.answer import Answer
+from agent.panel import costs_line, panel_markdown
 from agent.report.common import (
     CHECK_MARKS,
     MODE_LABELS,
@@ -122,6 +123,16 @@ def marked_prose(answer: Mapping[str, Any]) -> str:
     return text
 
 
+def sequential_md(answer: Mapping[str, Any]) -> list[str]:
+    """Sequential mode: the panel's section (kept differential, next action, each role,
+    cost), or the cost line alone when the panel did not run this turn."""
+    section = panel_markdown(answer).strip()
+    if section:
+        return [section]
+    costs = answer.get("costs")
+    return [costs_line(costs)] if costs else []
+
+
 def to_markdown(answer: Answer | Mapping[str, Any]) -> str:
     """Banner, mode, claim counts, differential, prose, references, warnings, disclaimer."""
     answer = as_record(answer)
@@ -139,6 +150,8 @@ def to_markdown(answer: Answer | Mapping[str, Any]) -> str:
             parts.append(text)
     else:
         parts.append(text or "_No answer this turn._")
+    if answer.get("mode") == "sequential":
+        parts.extend(sequential_md(answer))
     refs = answer.get("references") or []
     if refs:
         parts.append("**References**\n" + "\n".join(f"- {_reference_md(r)}" for r in refs))

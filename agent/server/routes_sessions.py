@@ -33,7 +33,7 @@ STREAMED: dict[int | str, dict[str, Any]] = {
     }
 }
 Key = Annotated[ApiKey, Depends(require_key)]
-Mode = Literal["clinical", "education", "report"]
+Mode = Literal["clinical", "education", "report", "sequential"]
 
 
 class NewSession(BaseModel):
@@ -70,7 +70,10 @@ _TURN_BODY = {
                     "type": "object",
                     "properties": {
                         "text": {"type": "string"},
-                        "mode": {"type": "string", "enum": ["clinical", "education", "report"]},
+                        "mode": {
+                            "type": "string",
+                            "enum": ["clinical", "education", "report", "sequential"],
+                        },
                         "patient_id": {"type": "string", "maxLength": 128},
                         "images": {
                             "type": "array",
@@ -135,6 +138,7 @@ async def get_session(request: Request, key: Key, session_id: str) -> dict[str, 
             "turns": service.agent.turns(session_id),
             "answer": answer,
             "differential": (answer or {}).get("differential"),
+            "question": service.agent.pending(session_id),
             "evidence": state.get("evidence") or {},
         }
 
@@ -179,7 +183,12 @@ async def image(request: Request, key: Key, session_id: str, evidence_id: str) -
     responses=STREAMED,
 )
 async def turn(request: Request, key: Key, session_id: str) -> Response:
-    """Run one turn: JSON answer, or with ``Accept: text/event-stream`` its steps as SSE."""
+    """Run one turn: JSON answer, or with ``Accept: text/event-stream`` its steps as SSE.
+
+    The agent may stop at one question to the clinician instead of answering: the JSON
+    reply then carries ``question`` (``{"question", "why"}``, ``produced_by`` "question",
+    no differential), and the stream sends a ``question`` event before the final one.
+    Answer it with ``POST /v1/sessions/{id}/answer`` (or the next turn's text)."""
     service = service_of(request)
     text, uploads, mode, patient_id = await _read_turn(request)
     patient_id = _one_patient(patient_id, named_patient(request))
@@ -193,6 +202,53 @@ async def turn(request: Request, key: Key, session_id: str) -> Response:
         return StreamingResponse(_sse(first, events), media_type="text/event-stream")
     try:
         answer = await service.aturn(key, session_id, text, uploads, mode, patient_id)
+    except Exception as exc:
+        status, message = error_status(exc)
+        raise HTTPException(status, message) from exc
+    return SafeJSONResponse(answer)
+
+
+class AnswerRequest(BaseModel):
+    text: str = Field(min_length=1, description="The clinician's answer to the agent's question.")
+
+
+QUESTION_PENDING: dict[int | str, dict[str, Any]] = {
+    **STREAMED,
+    409: {"description": "No question is pending in this session (send a turn instead)."},
+}
+
+
+@router.post("/sessions/{session_id}/answer", response_model=None, responses=QUESTION_PENDING)
+async def answer_question(
+    request: Request, key: Key, session_id: str, body: AnswerRequest
+) -> Response:
+    """Answer the question a turn stopped at (a turn whose reply carries ``question``, or
+    the SSE event ``question``): the turn resumes with the answer and runs to its end
+    (JSON, or SSE with ``Accept: text/event-stream``). 409 when no question is pending."""
+    service = service_of(request)
+    patient_id = named_patient(request)
+    if len(body.text) > service.settings.server_max_text_chars:
+        raise HTTPException(413, f"the answer is {len(body.text):,} characters; too long")
+
+    def pending() -> dict[str, str] | None:
+        service.authorize(key, session_id, patient_id)
+        return service.agent.pending(session_id)
+
+    try:
+        asked = await service.call(pending)
+    except Exception as exc:
+        status, message = error_status(exc)
+        raise HTTPException(status, message) from exc
+    if asked is None:
+        raise HTTPException(409, "no question is pending in this session: send a turn instead")
+    if "text/event-stream" in request.headers.get("accept", ""):
+        events = service.stream_turn(key, session_id, body.text, [], None, patient_id)
+        first = await anext(events)
+        if first["type"] == "error":
+            raise HTTPException(first["status"], first["message"])
+        return StreamingResponse(_sse(first, events), media_type="text/event-stream")
+    try:
+        answer = await service.aturn(key, session_id, body.text, [], None, patient_id)
     except Exception as exc:
         status, message = error_status(exc)
         raise HTTPException(status, message) from exc

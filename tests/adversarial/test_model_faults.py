@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 from agent.session import Lingshu, TurnResult
@@ -109,8 +110,9 @@ def test_a_client_library_fault_gives_the_brief_too(
             def renamed(self: Any, *args: Any, _error: Exception = broken, **kw: Any) -> Any:
                 raise _error
 
-            with monkeypatch.context() as patch:
+            with monkeypatch.context() as patch:  # the stock path and the SDK post path
                 patch.setattr(base.BaseChatOpenAI, "_get_request_payload", renamed)
+                patch.setattr(openai.OpenAI, "post", renamed)
                 first = agent.ask("Chest pain?")
             kind = type(broken).__name__
             assert first.answer["produced_by"] == "evidence_brief"

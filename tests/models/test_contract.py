@@ -2,7 +2,10 @@
 
 ``agent/models/openai_backend.py`` uses only public API: a stock ``ChatOpenAI`` built
 with the settings and HTTP clients below and called by ``invoke``/``ainvoke``/``stream``/
-``astream``; the openai SDK's HTTP clients (``DefaultHttpxClient``, ``DefaultAioHttpClient``)
+``astream``; for plain calls, the SDK client's documented ``post`` with langchain-core's
+``convert_to_openai_messages``, ``parse_tool_call`` and ``make_invalid_tool_call``
+(``tests/models/test_wire_parity.py`` checks the body equals ``ChatOpenAI``'s); the
+openai SDK's HTTP clients (``DefaultHttpxClient``, ``DefaultAioHttpClient``)
 with an httpx response event hook; the SDK's exception types, which
 ``agent/models/calling.py`` maps to the model-error path. An upgrade that renames or
 reshapes any of these fails here in CI, before a turn fails in service (where any such
@@ -97,6 +100,48 @@ def test_a_status_error_carries_the_fields_the_error_path_reads() -> None:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
     assert info.value.status_code == 400
     assert "messages: field required" in str(info.value.body)
+
+
+@pytest.mark.parametrize("client", ["OpenAI", "AsyncOpenAI"])
+def test_the_sdk_post_takes_what_the_plain_call_path_sends(client: str) -> None:
+    """Plain calls go by ``client.post("/chat/completions", cast_to=object, body=...,
+    options={"timeout": ...})`` (the SDK's documented way to reach any endpoint)."""
+    params = inspect.signature(getattr(openai, client).post).parameters
+    assert {"cast_to", "body", "options"} <= set(params), f"openai.{client}.post changed: {params}"
+
+
+def test_the_sdk_post_gives_the_reply_as_parsed_json() -> None:
+    body = {"model": "m", "stream": False, "messages": [{"role": "user", "content": "x"}]}
+    with serving([{"content": "Plain."}]) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key="sk", max_retries=0)
+        reply = client.post("/chat/completions", cast_to=object, body=body, options={"timeout": 5})
+    assert server.requests == [body]
+    assert isinstance(reply, dict) and reply["choices"][0]["message"]["content"] == "Plain."
+
+
+def test_the_core_converters_the_plain_call_path_uses_keep_their_shape() -> None:
+    from langchain_core.messages import convert_to_openai_messages
+    from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
+
+    call = AIMessage("", tool_calls=[{"name": "f", "args": {"a": 1}, "id": "c1"}])
+    assert convert_to_openai_messages([HumanMessage("Hi"), call]) == [
+        {"role": "user", "content": "Hi"},
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"type": "function", "id": "c1", "function": {"name": "f", "arguments": '{"a": 1}'}}
+            ],
+        },
+    ]
+    raw = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}
+    assert parse_tool_call(raw, return_id=True) == {
+        "name": "f",
+        "args": {"a": 1},
+        "id": "c1",
+        "type": "tool_call",
+    }
+    assert make_invalid_tool_call(raw, "bad")["error"] == "bad"
 
 
 def _hook_saw(seen: list[dict[str, Any]]) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.language_models import BaseChatModel
 
+from agent.models.factory import Endpoint
 from agent.panel import PanelContext, apply, challenger, chooser, hypothesis_keeper, stewardship
 from agent.panel.challenger import ChallengeUnusable, parse_challenge
 from agent.settings import Settings
@@ -113,10 +114,10 @@ def test_parse_takes_a_fenced_block_and_clips_fields() -> None:
 
 
 def test_each_role_can_have_its_own_endpoint(tmp_path: Path) -> None:
-    seen: list[Settings] = []
+    seen: list[Endpoint] = []
 
-    def loader(settings: Settings) -> BaseChatModel:
-        seen.append(settings)
+    def loader(settings: Settings, at: Endpoint) -> BaseChatModel:
+        seen.append(at)
         return ScriptedChatModel()
 
     session_model = ScriptedChatModel()
@@ -127,10 +128,10 @@ def test_each_role_can_have_its_own_endpoint(tmp_path: Path) -> None:
     assert [(s.base_url, s.model) for s in seen] == [("http://127.0.0.1:9/v1", "critic")]
     seen.clear()
     shared = PanelContext.from_settings(Settings(panel_model="panel-llm"), session_model, loader)
-    assert shared.model_for("challenger") is not session_model and len(seen) == len(
-        ("keeper", "chooser", "challenger", "stewardship", "checklist")
-    )
-    assert {s.model for s in seen} == {"panel-llm"}
+    assert shared.model_for("challenger") is not session_model
+    assert shared.model_for("keeper") is shared.model_for("challenger")  # one client, shared
+    assert [s.model for s in seen] == ["panel-llm"]
+    assert seen[0].base_url == Settings().base_url  # unset: the reasoning model's server
 
 
 @pytest.mark.parametrize(
@@ -142,4 +143,6 @@ def test_each_role_can_have_its_own_endpoint(tmp_path: Path) -> None:
 )
 def test_a_misspelt_panel_role_is_refused_by_name(roles: dict, words: str) -> None:
     with pytest.raises(ValueError, match=re.escape(words)):
-        PanelContext.from_settings(Settings(panel_roles=roles), None, lambda s: ScriptedChatModel())
+        PanelContext.from_settings(
+            Settings(panel_roles=roles), None, lambda s, at: ScriptedChatModel()
+        )

@@ -19,7 +19,8 @@ def test_an_expensive_low_value_test_is_vetoed_and_the_next_best_goes_ahead(
     tmp_path: Path,
 ) -> None:
     # NSTEMI at 0.95: a PET-CT aimed at the 0.04 alternative is worth little; as the
-    # challenger could, put it in front of the chooser's pick.
+    # challenger could, put it in front of the chooser's pick (the chooser would commit at
+    # 0.95 by default: here it is made to weigh the tests).
     state, ctx = _chosen(
         tmp_path,
         turn_state(
@@ -27,6 +28,7 @@ def test_an_expensive_low_value_test_is_vetoed_and_the_next_best_goes_ahead(
             dx("NSTEMI", "I21.4", 0.95, (("troponin", "test"),), against=1),
             dx("Sarcoidosis", "D86.9", 0.04, (("PET CT", "imaging"),)),
         ),
+        panel_commit=1.0,
     )
     pet = next(c for c in state["panel"]["chooser"]["ranked"] if c["code"] == "78815")
     assert 0 < pet["bits"] < 0.1
