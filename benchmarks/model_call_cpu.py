@@ -2,7 +2,8 @@
 
 One OpenAI-wire model server (testing/model_server.py, uvicorn in this process,
 no delay) answers; the client calls it N times in each way: ``acall_model`` (the
-service's plain turns: aiohttp lane, deadline as an asyncio timeout) and ``call_model``
+service's plain turns: the SDK's ``post`` over its aiohttp client, deadline as an asyncio
+timeout) and ``call_model``
 (CLI and SSE turns: the deadline adds a worker-thread hop). For the choice issue 16
 asks about, the same async call through the stock ``ChatOpenAI`` (public API only), with
 the SDK's default transport and with the SDK's public aiohttp client. CPU time of the
