@@ -24,10 +24,11 @@ from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, Field
 
 from agent.answer import DISCLAIMERS, Answer
+from agent.differential import Diagnosis
 from knowledge.ehr.parse import date_of
 from knowledge.ehr.records import concept_text, note_text, note_title
 from knowledge.ehr.source import FhirSource, FhirUnavailable
-from knowledge.untrusted import untrusted
+from knowledge.untrusted import protocol_safe, untrusted
 
 QUESTION = "question"
 """Marker of the model's question to the clinician (an AIMessage)."""
@@ -176,6 +177,52 @@ def asked_this_turn(messages: Sequence[BaseMessage], turn_start: int) -> int:
     )
 
 
+# --- the verifier's question ----------------------------------------------------------------
+
+VERIFIER = "verifier"
+"""``ASKED["by"]`` of a question the program built (the model's carry no ``by``)."""
+_MAX_CANDIDATES = 4
+
+
+def verifier_question(
+    leader: Diagnosis,
+    missing: Sequence[str],
+    ehr: FhirSource | None,
+    patient_id: str | None,
+    evidence: Mapping[str, Mapping[str, Any]],
+    asked_before: Sequence[str] = (),
+) -> dict[str, str] | None:
+    """ONE focused question for the clinician when nothing supports the leading diagnosis:
+    the first of the differential's ``missing`` items, then of the leader's test or imaging
+    next steps, that the record and the images do not answer (the checks a model's question
+    passes), and that was not asked already. None when no candidate passes."""
+    why = (
+        f"Nothing in the evidence supports the leading diagnosis, {_short(leader.name)}; "
+        "the answer would decide it."
+    )
+    candidates = [
+        (m, f"Can you tell me this, which the record does not hold: {m}?")
+        for m in (_short(m) for m in missing if m.strip())
+    ]
+    for step in leader.next_steps:
+        if step.kind in ("test", "imaging"):
+            action = _short(step.action)
+            candidates.append((action, f"Has this been done, and what did it show: {action}?"))
+    for item, question in candidates[:_MAX_CANDIDATES]:
+        if question in asked_before:
+            continue
+        if record_hits(item, ehr, patient_id) or about_images(item, evidence):
+            continue
+        return {"question": question, "why": why, "by": VERIFIER}
+    return None
+
+
+def _short(text: str) -> str:
+    """Model text put in a question: no protocol tokens, one line, at most 200 characters."""
+    line = " ".join(protocol_safe(text).split())
+    return line if len(line) <= 200 else line[:199] + "…"
+
+
 # --- the turn's answer when it stops at a question ----------------------------------------------
 
 
@@ -207,6 +254,7 @@ __all__ = [
     "ASK_CLINICIAN",
     "CLINICIAN_ANSWER",
     "QUESTION",
+    "VERIFIER",
     "about_images",
     "asked_this_turn",
     "bound_reached",
@@ -215,4 +263,5 @@ __all__ = [
     "question_answer",
     "record_hits",
     "refusal",
+    "verifier_question",
 ]

@@ -24,7 +24,7 @@ from agent.claims import (
     prose_claims,
 )
 from agent.claims.guideline import GuidelineCheck, Judge
-from agent.differential import Differential, DifferentialParse, parse_differential
+from agent.differential import Diagnosis, Differential, DifferentialParse, parse_differential
 from tools.evidence import EvidenceRecord
 
 SupportScorer = Callable[[Sequence[tuple[str, Sequence[str]]]], list[float]]
@@ -93,6 +93,21 @@ def verify_reply(
         if result.problem and all(i in evidence for i in ids):
             verdict.problems.append(result.problem)
     return verdict
+
+
+def unsupported_leader(verdict: Verdict) -> Diagnosis | None:
+    """The leading diagnosis (highest likelihood, the first on a tie) when nothing supports
+    it: none of its supporting findings cites evidence, or each that does was checked and
+    found a mismatch (the problems ``_check_differential`` names). None otherwise."""
+    dx = verdict.differential
+    if dx is None or not dx.diagnoses:
+        return None
+    index, leader = max(enumerate(dx.diagnoses), key=lambda p: (p[1].likelihood, -p[0]))
+    for n, finding in enumerate(leader.supporting):
+        check = verdict.claims.get(("diagnoses", str(index), "supporting", str(n)))
+        if finding.evidence and check is not None and check.status != "mismatch":
+            return None
+    return leader
 
 
 def _check_differential(
@@ -201,11 +216,28 @@ def _check_report(text: str, evidence: Mapping[str, EvidenceRecord], verdict: Ve
         if section not in lowered:
             verdict.problems.append(f"the report has no '{section.capitalize()}' section")
     images = [i for i, r in evidence.items() if r["kind"] == "image"]
-    if images and not any(i.startswith("I") for i in cited_ids(text)):
+    if images and not _cites_images(cited_ids(text), evidence, set(images)):
         verdict.problems.append(
             "the report's statements must cite the images they come from "
             f"(this session has {', '.join(images)})"
         )
+
+
+def _cites_images(
+    ids: Sequence[str], evidence: Mapping[str, EvidenceRecord], images: set[str]
+) -> bool:
+    """Whether ``ids`` cite an image: an ``I#``, or an ``F#`` (what Lingshu saw, split mode)
+    whose citation names images of this session (the finding points at them)."""
+    for i in ids:
+        if i.startswith("I"):
+            return True
+        record = evidence.get(i)
+        if record is None or record["kind"] != "finding":
+            continue
+        looked = record["citation"].get("images")
+        if isinstance(looked, list) and images.intersection(looked):
+            return True
+    return False
 
 
 def embedding_scorer(embedder: Any, cache_size: int = 4096) -> SupportScorer:

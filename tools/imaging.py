@@ -17,7 +17,6 @@ from langgraph.prebuilt import ToolRuntime
 
 from knowledge.imaging import ImageError, View, describe
 from tools.imaging_views import (
-    SHOWN,
     WindowArgs,
     ZoomArgs,
     choose_window,
@@ -28,6 +27,7 @@ from tools.imaging_views import (
     region,
     result,
     root_view,
+    shown,
     slice_index,
 )
 from tools.runtime import ToolArtifact, ToolContext, ToolError, requires
@@ -87,7 +87,7 @@ def zoom(
     x0, y0, x1, y1 = cit["source_region_px"]
     text = (
         f"Zoomed view of [{parent_id}] ({region(args.box)}; {x1 - x0}x{y1 - y0} original pixels) "
-        f"saved as [{derived_id}]: {describe(cit)}. {SHOWN}"
+        f"saved as [{derived_id}]: {describe(cit)}. {shown(ctx, derived_id)}"
     )
     return result(text, derived_id, cit)
 
@@ -123,7 +123,7 @@ def window(
     )
     text = (
         f"[{parent_id}] shown with {win.describe()} saved as [{derived_id}]: "
-        f"{describe(new_cit)}. {SHOWN}"
+        f"{describe(new_cit)}. {shown(ctx, derived_id)}"
     )
     return result(text, derived_id, new_cit)
 
@@ -168,7 +168,7 @@ def select_slice(
     )
     text = (
         f"Slice {index} of {volume.frames}{where} from [{parent_id}] saved as [{derived_id}]: "
-        f"{describe(cit)}. {SHOWN}"
+        f"{describe(cit)}. {shown(ctx, derived_id)}"
     )
     return result(text, derived_id, cit)
 
@@ -196,7 +196,8 @@ def enhance(
         ctx, parent_id, parent, new_view, operation="enhance", provenance={"method": method}
     )
     text = (
-        f"[{parent_id}] enhanced with {method} saved as [{derived_id}]: {describe(cit)}. " + SHOWN
+        f"[{parent_id}] enhanced with {method} saved as [{derived_id}]: {describe(cit)}. "
+        + shown(ctx, derived_id)
     )
     return result(text, derived_id, cit)
 

@@ -17,9 +17,19 @@ from knowledge.imaging import PRESETS, ImageError, ImageStore, View, Window, des
 from knowledge.imaging.derive import Box, frame_index, pixel_bounds, scaled
 from knowledge.imaging.volume import Volume
 from tools.evidence import EvidenceRecord, parse_id
+from tools.look import PERCEIVER
 from tools.runtime import ToolArtifact, ToolContext, ToolError
 
 SHOWN = "It is shown to you as the next image."
+"""The result's last sentence when the model reading it sees images (the default)."""
+FOR_LOOK = "You cannot see it: to learn what it shows, call look with [{id}] and one question."
+"""The last sentence in split mode (a perceiver in the context): the planner is sent no
+pixels; Lingshu sees the view through ``look`` (tools/look.py)."""
+
+
+def shown(ctx: ToolContext, image_id: str) -> str:
+    """How the model reading the result gets to see the derived image ``image_id``."""
+    return FOR_LOOK.format(id=image_id) if PERCEIVER in ctx.extras else SHOWN
 
 
 class ZoomArgs(BaseModel):

@@ -80,7 +80,8 @@ def run_turn(
     elif result.question is not None:
         show_question(result)
     else:
-        console.print(Panel(Markdown(to_markdown(result.final)), title="Lingshu", expand=True))
+        title = answer_title(agent.settings, result.final.produced_by)
+        console.print(Panel(Markdown(to_markdown(result.final)), title=title, expand=True))
         console.print(
             f"[dim]session {result.session_id} — continue with --session {result.session_id}[/dim]"
         )
@@ -91,6 +92,16 @@ def run_turn(
         for path in write_outlines(agent, result, outline):
             err.print(f"[green]Outlined regions: {path}[/green]")
     return result
+
+
+def answer_title(settings: Settings, produced_by: str) -> str:
+    """The answer panel's title: the model that wrote it. In split mode that is the planner
+    (Lingshu only answered its ``look`` questions); otherwise Lingshu."""
+    if not settings.split_mode:
+        return "Lingshu"
+    if produced_by == "evidence_brief":
+        return "Evidence brief (the planner did not answer)"
+    return f"{escape(str(settings.planner_model))} (planner; Lingshu reads the images)"
 
 
 def show_question(result: TurnResult) -> None:

@@ -1,6 +1,8 @@
 """ask: put the model's one focused question to the clinician, or send it back.
 
-Reached when the model's reply called ``ask_clinician``. The question is sent back to
+Reached when the model's reply called ``ask_clinician``, or from verify with the program's
+question when nothing supports the leading diagnosis (``questions.verifier_question``, checked
+there against the bound, the record and the images). The question is sent back to
 the model (a repair-style message) when the turn's questions are spent, when the
 patient's record already answers it, or when it asks what an image of the session
 shows. Otherwise the turn stops at ``langgraph.types.interrupt``: the session is
@@ -24,6 +26,7 @@ from agent.nodes.common import repair
 from agent.questions import (
     ASKED,
     CLINICIAN_ANSWER,
+    VERIFIER,
     about_images,
     bound_reached,
     record_hits,
@@ -70,6 +73,8 @@ def _checked(state: ConsultState, deps: Deps) -> tuple[dict[str, str], str | Non
         "question": str(args.get("question") or last.text).strip(),
         "why": str(args.get("why") or "").strip(),
     }
+    if args.get("by") == VERIFIER:  # built and checked by verify with the same checks
+        return asked, None
     limit = deps.settings.max_questions_per_turn
     if limit <= 0 or answered_this_turn(state) >= limit:
         return asked, bound_reached(limit)
@@ -110,8 +115,9 @@ def _answered(
         "resources": [],
         "status": "ok",
     }
+    by = (state["messages"][-1].additional_kwargs.get(ASKED) or {}).get("by") or "model"
     audit = [
-        {**entry, "tool": "ask_clinician", "args": dict(asked)},
+        {**entry, "tool": "ask_clinician", "args": {**asked, "by": by}},
         {**entry, "tool": "clinician_answer", "args": {"text": text}},
     ]
     reply = HumanMessage(content=text, additional_kwargs={"lingshu": CLINICIAN_ANSWER})

@@ -124,6 +124,9 @@ def test_planner_zooms_asks_lingshu_and_cites_its_finding(
     assert "Image [I1]" in texts(first) and "call look with its id" in texts(first)
     system = first["messages"][0]["content"]
     assert "you cannot see images" in system and "<tools>" not in system  # native calling
+    # the zoom's result told the planner to pass the crop to look (it is sent no pixels)
+    zoomed = [m for m in planner.requests[1]["messages"] if m["role"] == "tool"][-1]
+    assert "call look with [I2]" in zoomed["content"] and "shown to you" not in zoomed["content"]
     # Lingshu was asked once, about the crop (bright), not the whole film (mostly dark)
     (asked,) = lingshu.requests
     assert asked["model"] == LINGSHU and "tools" not in asked
