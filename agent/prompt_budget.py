@@ -102,10 +102,13 @@ class _Budget:
     in place: one that loses its images is a new message)."""
 
     def cost(self, msg: BaseMessage) -> int:
+        if isinstance(msg, AIMessage | ToolMessage):  # no images: its text, counted once
+            counted: int = _counted(msg)
+            return counted
         seen = self.known.get(id(msg))
         if seen is not None and seen[0] is msg:
             return seen[1]
-        cost = text_tokens(msg) + sum(
+        cost = _text_tokens(msg) + sum(
             image_tokens(self.evidence[i], self.min_pixels, self.max_pixels)
             for i in _image_ids(msg)
             if i in self.evidence
@@ -114,7 +117,8 @@ class _Budget:
         return cost
 
     def total(self, history: Sequence[BaseMessage]) -> int:
-        return sum(self.cost(m) for m in history)
+        cost = self.cost
+        return sum([cost(m) for m in history])
 
 
 def fit_history(
@@ -173,7 +177,7 @@ def _image_ids(msg: BaseMessage) -> list[str]:
 
 
 def _image_count(history: Sequence[BaseMessage]) -> int:
-    return sum(len(_image_ids(m)) for m in history)
+    return sum([len(_image_ids(m)) for m in history if isinstance(m, HumanMessage)])
 
 
 def _reference(

@@ -173,3 +173,22 @@ def test_to_prompted_rewrites_tool_roles_as_qwen_does() -> None:
     assert out[2].text == (
         "<tool_response>\nresult one\n</tool_response>\n<tool_response>\nresult two\n</tool_response>"
     )
+
+
+def test_to_prompted_rounds_reuse_tool_responses_but_never_stale_ones() -> None:
+    """A turn's later rounds send the same history again: each run of tool results is one
+    user message, the same one every round, and a run that changed (a result replaced,
+    one more result) is written anew from the messages it now holds."""
+    call_block = '<tool_call>{"name": "search"}</tool_call>'
+    ask = AIMessage(content=call_block)
+    first, second = (ToolMessage(content=f"result {i}", tool_call_id=f"c{i}") for i in (1, 2))
+    history = [HumanMessage(content="Q"), ask, first, second]
+    round_one, round_two = to_prompted(history), to_prompted([*history, AIMessage("Done.")])
+    assert round_one[2] is round_two[2]  # made once, sent byte-identical
+    assert round_one[1].text == call_block
+    replaced = ToolMessage(content="result 1, corrected", tool_call_id="c1")
+    assert "result 1, corrected" in to_prompted([*history[:2], replaced, second])[2].text
+    third = ToolMessage(content="result 3", tool_call_id="c3")
+    grown = to_prompted([*history, third])[2].text
+    assert grown.count("<tool_response>") == 3 and grown.endswith("result 3\n</tool_response>")
+    assert to_prompted(history)[2].text.count("<tool_response>") == 2

@@ -17,7 +17,7 @@ import json
 import re
 import uuid
 import weakref
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -175,11 +175,12 @@ def _loads_tolerant(block: str) -> Any:
     if start < 0:
         raise ValueError("no JSON object found")
     body = body[start:]
-    depth = max_depth(body)
-    if depth > MAX_JSON_DEPTH:
-        raise ValueError(f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH}")
-    attempts = [body, _cut_after_object(body), _TRAILING_COMMA.sub(r"\1", body), _close(body)]
-    for attempt in attempts:
+    # Fewer openers than the limit cannot nest past it: the character walk is skipped.
+    if body.count("{") + body.count("[") > MAX_JSON_DEPTH:
+        depth = max_depth(body)
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH}")
+    for attempt in _repairs(body):  # each repair is made only when the one before failed
         if attempt is None:
             continue
         try:
@@ -191,6 +192,14 @@ def _loads_tolerant(block: str) -> Any:
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON ({exc.msg} at character {exc.pos})") from None
     raise ValueError("invalid JSON")  # pragma: no cover - json.loads(body) succeeded above
+
+
+def _repairs(body: str) -> Iterator[str | None]:
+    """``body`` as it is, then each repair of it in turn (None: that repair does not apply)."""
+    yield body
+    yield _cut_after_object(body)
+    yield _TRAILING_COMMA.sub(r"\1", body)
+    yield _close(body)
 
 
 def max_depth(body: str) -> int:
@@ -301,16 +310,16 @@ def to_prompted(messages: Sequence[BaseMessage]) -> list[BaseMessage]:
     user message of ``<tool_response>`` blocks, as Qwen2.5's own template does.
     """
     out: list[BaseMessage] = []
-    pending: list[str] = []
+    pending: list[ToolMessage] = []
 
     def flush() -> None:
         if pending:
-            out.append(HumanMessage(content="\n".join(pending)))
+            out.append(_responses(pending))
             pending.clear()
 
     for msg in messages:
         if isinstance(msg, ToolMessage):
-            pending.append(_rewritten(msg))
+            pending.append(msg)
             continue
         flush()
         out.append(_rewritten(msg) if isinstance(msg, AIMessage) else msg)
@@ -355,3 +364,26 @@ def _prompted_form(msg: AIMessage | ToolMessage) -> Any:
 
 
 _rewritten = IdentityMemo(_prompted_form)
+
+
+class _ResponsesMemo:
+    """The user message of ``<tool_response>`` blocks for a run of tool results, made once
+    per run (by the identity of its messages, as ``IdentityMemo``) and bounded alike."""
+
+    def __init__(self, kept: int = 1024) -> None:
+        self.kept = kept
+        self.held: dict[tuple[int, ...], tuple[tuple[ToolMessage, ...], HumanMessage]] = {}
+
+    def __call__(self, run: Sequence[ToolMessage]) -> HumanMessage:
+        key = tuple(map(id, run))
+        held = self.held.get(key)
+        if held is not None and all(a is b for a, b in zip(held[0], run, strict=True)):
+            return held[1]
+        made = HumanMessage(content="\n".join(_rewritten(m) for m in run))
+        if len(self.held) >= self.kept:
+            self.held.clear()
+        self.held[key] = (tuple(run), made)
+        return made
+
+
+_responses = _ResponsesMemo()
