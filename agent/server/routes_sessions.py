@@ -194,6 +194,20 @@ async def turn(request: Request, key: Key, session_id: str) -> Response:
     patient_id = _one_patient(patient_id, named_patient(request))
     s = service.settings
     check_uploads(uploads, max_images=s.max_images_per_turn, max_pixels=s.server_max_image_pixels)
+    return await _run_turn(request, key, session_id, text, uploads, mode, patient_id)
+
+
+async def _run_turn(
+    request: Request,
+    key: ApiKey,
+    session_id: str,
+    text: str,
+    uploads: list[Upload],
+    mode: str | None,
+    patient_id: str | None,
+) -> Response:
+    """One turn (or a resumed one) as JSON, or with ``Accept: text/event-stream`` as SSE."""
+    service = service_of(request)
     if "text/event-stream" in request.headers.get("accept", ""):
         events = service.stream_turn(key, session_id, text, uploads, mode, patient_id)
         first = await anext(events)
@@ -241,18 +255,7 @@ async def answer_question(
         raise HTTPException(status, message) from exc
     if asked is None:
         raise HTTPException(409, "no question is pending in this session: send a turn instead")
-    if "text/event-stream" in request.headers.get("accept", ""):
-        events = service.stream_turn(key, session_id, body.text, [], None, patient_id)
-        first = await anext(events)
-        if first["type"] == "error":
-            raise HTTPException(first["status"], first["message"])
-        return StreamingResponse(_sse(first, events), media_type="text/event-stream")
-    try:
-        answer = await service.aturn(key, session_id, body.text, [], None, patient_id)
-    except Exception as exc:
-        status, message = error_status(exc)
-        raise HTTPException(status, message) from exc
-    return SafeJSONResponse(answer)
+    return await _run_turn(request, key, session_id, body.text, [], None, patient_id)
 
 
 def _one_patient(in_body: str | None, in_header: str | None) -> str | None:

@@ -35,6 +35,7 @@ def _routes(sid: str) -> list[tuple[str, bytes]]:
         ("/v1/chat/completions", b'{"messages": ' + deep + b"}"),
         ("/v1/chat/completions", deep),
         (f"/v1/sessions/{sid}/turns", _deep(DEEP, "{}").replace(b"[", b'{"a":', 1)),
+        (f"/v1/sessions/{sid}/answer", b'{"text": ' + deep + b"}"),
     ]
 
 
@@ -53,6 +54,12 @@ def test_deep_json_and_lone_surrogates_are_a_400_on_every_route(tmp_path: Path) 
             b'{"text": "raw bytes \xed\xa0\x80"}',
         ]
         for body in surrogate_bodies:
+            res = http.post(
+                f"/v1/sessions/{sid}/answer",
+                content=body,
+                headers={"Content-Type": "application/json"},
+            )
+            assert res.status_code == 400, (body, res.status_code, res.text[:200])
             for headers in ({}, {"Accept": "text/event-stream"}):
                 res = http.post(
                     f"/v1/sessions/{sid}/turns",

@@ -89,8 +89,10 @@ def test_every_face_refuses_another_patient_for_a_session(tmp_path: Path, ehr_pa
             ("GET", f"/v1/sessions/{sid}"),
             ("GET", f"/v1/sessions/{sid}/images/I1"),
             ("DELETE", f"/v1/sessions/{sid}"),
+            ("POST", f"/v1/sessions/{sid}/answer"),
         ]:
-            res = http.request(method, path, headers=other)
+            body = {"text": "No."} if path.endswith("/answer") else None
+            res = http.request(method, path, headers=other, json=body)
             assert res.status_code == 409 and "sepsis" in res.json()["detail"], res.text
         same = http.post(turns, json={"text": "Still chest pain?", "patient_id": "chest-pain"})
         assert same.status_code == 200, same.text
