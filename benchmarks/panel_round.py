@@ -32,34 +32,7 @@ from agent.session import Lingshu
 from agent.settings import Settings
 from knowledge.costs import load_table
 from testing.fakes import ScriptedChatModel
-
-
-def dx(
-    name: str,
-    code: str | None,
-    p: float,
-    steps: tuple[tuple[str, str], ...] = (),
-    *,
-    against: int = 0,
-) -> dict[str, Any]:
-    """One diagnosis of a verified differential, with ``against`` findings against it."""
-    return {
-        "name": name,
-        "icd10": code,
-        "likelihood": p,
-        "supporting": [{"text": f"a finding for {name}", "evidence": ["E1"]}],
-        "against": [
-            {"text": f"finding {i} against {name}", "evidence": ["E2"]} for i in range(against)
-        ],
-        "next_steps": [{"action": a, "kind": k, "why": "", "evidence": ["G1"]} for a, k in steps],
-    }
-
-
-def turn_state(turn: int, *diagnoses: dict[str, Any], missing: tuple[str, ...] = ()) -> dict:
-    """The state a panel round sees after turn ``turn``'s answer was verified."""
-    differential = {"summary": "chest pain", "diagnoses": list(diagnoses), "missing": list(missing)}
-    return {"turn": turn, "patient_id": "p1", "answer": {"differential": differential}}
-
+from testing.panel import dx, turn_state
 
 REPLY = json.dumps(
     {"alternative": "Pulmonary embolism", "argument": "fits", "falsifying_test": "CTPA"}

@@ -15,6 +15,7 @@ Everything runs offline on CPU::
   replies, streaming, request recording, misbehaviours) and ``FaultyModelServer``;
 - :mod:`testing.model_server`: ``DelayedModelServer``, an asyncio server for load;
 - :mod:`testing.loopback`: servers in a thread on a free loopback port;
+- :mod:`testing.panel`: ``dx`` / ``turn_state``, verified differentials for panel tests;
 - :mod:`testing.tiny`: ``build_tiny_qwen``, a random-weight Qwen2.5-VL built in seconds
   (needs torch and transformers; imported only when used).
 """

@@ -8,6 +8,7 @@ from typing import Any
 from agent.panel import PanelContext
 from agent.settings import Settings
 from knowledge.costs import load_table
+from testing.panel import dx, turn_state
 
 PRICES = """code,name,synonyms,category,price_usd,source,year
 84484,"Troponin, quantitative",troponin;hs-troponin,lab,12.00,test fixture prices,2025
@@ -29,32 +30,4 @@ def context(folder: Path, model: Any = None, **settings: Any) -> PanelContext:
     return PanelContext(values, load_table(values.price_table), model)
 
 
-def dx(
-    name: str,
-    code: str | None,
-    p: float,
-    steps: tuple[tuple[str, str], ...] = (),
-    *,
-    against: int = 0,
-    cited: bool = True,
-) -> dict[str, Any]:
-    """One diagnosis of a verified differential, with ``against`` findings against it."""
-    return {
-        "name": name,
-        "icd10": code,
-        "likelihood": p,
-        "supporting": [{"text": f"a finding for {name}", "evidence": ["E1"] if cited else []}],
-        "against": [
-            {"text": f"finding {i} against {name}", "evidence": ["E2"]} for i in range(against)
-        ],
-        "next_steps": [
-            {"action": action, "kind": kind, "why": "", "evidence": ["G1"]}
-            for action, kind in steps
-        ],
-    }
-
-
-def turn_state(turn: int, *diagnoses: dict[str, Any], missing: tuple[str, ...] = ()) -> dict:
-    """The state a panel round sees after turn ``turn``'s answer was verified."""
-    differential = {"summary": "chest pain", "diagnoses": list(diagnoses), "missing": list(missing)}
-    return {"turn": turn, "patient_id": "p1", "answer": {"differential": differential}}
+__all__ = ["PRICES", "context", "dx", "price_file", "turn_state"]
